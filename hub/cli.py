@@ -1,0 +1,70 @@
+"""The ``stormhub`` command. Each command calls one function elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from hub import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def hub_option(func: F) -> F:
+    return click.option(
+        "--hub",
+        "hub_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=".",
+        show_default=True,
+        envvar="STORMHUB_HUB",
+        help="The hub folder (holding mkdocs.yml and content/).",
+    )(func)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="stormhub")
+def main() -> None:
+    """StormHub: build a storm hub site from content/ and keep it checked."""
+
+
+@main.command()
+@hub_option
+def check(hub_dir: Path) -> None:
+    """Check every content file; list all problems as path:line:col (exit 2)."""
+    from hub.content import load_hub
+
+    hub = load_hub(hub_dir)
+    click.echo(
+        f"OK: {len(hub.updates)} updates, {len(hub.closures)} closures, "
+        f"{len(hub.contacts)} contacts, {len(hub.tips)} tips, {len(hub.resources)} resources."
+    )
+
+
+@main.command()
+@hub_option
+@click.option(
+    "--site-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the site (default: site/ in the hub folder).",
+)
+def build(hub_dir: Path, site_dir: Path | None) -> None:
+    """Build the site into site/, swapping it in only when the build succeeds."""
+    from hub.site.build import build_site
+
+    target = build_site(hub_dir, site_dir=site_dir)
+    click.echo(f"Built {target}")
+
+
+@main.command()
+@hub_option
+@click.option("--dev-addr", default="127.0.0.1:8000", show_default=True, help="Address to serve on.")
+def serve(hub_dir: Path, dev_addr: str) -> None:
+    """Serve the site with live reload when content/ or mkdocs.yml change."""
+    from hub.site.serve import serve_site
+
+    serve_site(hub_dir, dev_addr)

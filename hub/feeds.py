@@ -1,0 +1,154 @@
+"""RSS 2.0, Atom and JSON Feed 1.1 of the live updates; the only module that imports feedgen.
+
+Ids and guids are the updates' permalinks, which never change. A correction's
+entry links to the update it corrects, and the corrected entry says so too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
+
+from feedgen.feed import FeedGenerator
+
+from hub.text import markdown_to_html, plain_text
+
+if TYPE_CHECKING:
+    from feedgen.entry import FeedEntry
+
+    from hub.model import Hub, Update
+
+FEED_SIZE = 50
+_URL_ATTR = re.compile(r'(\b(?:href|src)=")([^"]*)(")')
+
+
+def _absolute(html: str, base: str) -> str:
+    return _URL_ATTR.sub(lambda m: m.group(1) + urljoin(base, m.group(2)) + m.group(3), html)
+
+
+def entry_html(hub: Hub, update: Update) -> str:
+    """The update's body as HTML with absolute links, and its correction notices."""
+    url = hub.url(hub.update_path(update))
+    parts = []
+    if update.supersedes:
+        old = hub.update(update.supersedes)
+        parts.append(
+            f'<p><strong>Correction</strong> to <a href="{hub.url(hub.update_path(old))}">'
+            f"{_escape(old.title)}</a>.</p>"
+        )
+    newer = hub.corrections.get(update.id)
+    if newer is not None:
+        parts.append(
+            f'<p><strong>This update was corrected:</strong> see <a href="'
+            f'{hub.url(hub.update_path(newer))}">{_escape(newer.title)}</a>.</p>'
+        )
+    if update.image:
+        parts.append(f'<p><img src="{hub.url(update.image)}" alt="{_escape(update.alt or "")}"></p>')
+    parts.append(markdown_to_html(update.body))
+    return _absolute("\n".join(parts), url)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _modified(hub: Hub, update: Update) -> dt.datetime:
+    newer = hub.corrections.get(update.id)
+    return newer.time if newer is not None else update.time
+
+
+def _generator(hub: Hub, self_path: str, kind: str, now: dt.datetime) -> FeedGenerator:
+    info = hub.info
+    fg = FeedGenerator()
+    fg.id(hub.url())
+    fg.title(f"{info.event}: {info.organisation}")
+    fg.subtitle(info.description or f"Live updates from {info.organisation}")
+    fg.link(href=hub.url(), rel="alternate")
+    fg.link(href=hub.url(self_path), rel="self", type=kind)
+    fg.language(info.language)
+    fg.author({"name": info.organisation, "uri": hub.url()})
+    fg.generator("StormHub")
+    latest = max((_modified(hub, u) for u in hub.updates[:FEED_SIZE]), default=now)
+    fg.updated(latest)
+    fg.lastBuildDate(latest)
+    for update in hub.updates[:FEED_SIZE]:
+        _entry(hub, fg.add_entry(order="append"), update)
+    return fg
+
+
+def _entry(hub: Hub, fe: FeedEntry, update: Update) -> None:
+    url = hub.url(hub.update_path(update))
+    body = entry_html(hub, update)
+    fe.id(url)
+    fe.guid(url, permalink=True)
+    fe.title(update.title)
+    fe.link(href=url, rel="alternate")
+    if update.supersedes:
+        old = hub.update(update.supersedes)
+        fe.link(href=hub.url(hub.update_path(old)), rel="related", title=f"Corrects: {old.title}")
+    fe.published(update.time)
+    fe.updated(_modified(hub, update))
+    fe.content(body, type="html")
+    fe.description(body)
+    for tag in (update.severity.value, *update.tags):
+        fe.category(term=tag)
+
+
+def rss(hub: Hub, now: dt.datetime) -> bytes:
+    """RSS 2.0, served at ``/feed.xml``."""
+    fg = _generator(hub, "feed.xml", "application/rss+xml", now)
+    return bytes(fg.rss_str(pretty=True))
+
+
+def atom(hub: Hub, now: dt.datetime) -> bytes:
+    """Atom 1.0, served at ``/atom.xml``."""
+    fg = _generator(hub, "atom.xml", "application/atom+xml", now)
+    return bytes(fg.atom_str(pretty=True))
+
+
+def _rfc3339(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def json_feed(hub: Hub, now: dt.datetime) -> bytes:
+    """JSON Feed 1.1, served at ``/feed.json``."""
+    info = hub.info
+    items: list[dict[str, Any]] = []
+    for update in hub.updates[:FEED_SIZE]:
+        url = hub.url(hub.update_path(update))
+        item: dict[str, Any] = {
+            "id": url,
+            "url": url,
+            "title": update.title,
+            "content_html": entry_html(hub, update),
+            "content_text": plain_text(update.body),
+            "date_published": _rfc3339(update.time),
+            "date_modified": _rfc3339(_modified(hub, update)),
+            "tags": [update.severity.value, *update.tags],
+            "language": info.language,
+            "_stormhub": {"severity": update.severity.value},
+        }
+        if update.image:
+            item["image"] = hub.url(update.image)
+        if update.supersedes:
+            old = hub.update(update.supersedes)
+            item["_stormhub"]["corrects"] = hub.url(hub.update_path(old))
+        if update.id in hub.corrections:
+            item["_stormhub"]["corrected_by"] = hub.url(
+                hub.update_path(hub.corrections[update.id])
+            )
+        items.append(item)
+    feed = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": f"{info.event}: {info.organisation}",
+        "home_page_url": hub.url(),
+        "feed_url": hub.url("feed.json"),
+        "description": info.description or f"Live updates from {info.organisation}",
+        "language": info.language,
+        "authors": [{"name": info.organisation, "url": hub.url()}],
+        "items": items,
+    }
+    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode()

@@ -1,0 +1,433 @@
+"""The storm hub's data: immutable, validated, times in aware UTC.
+
+Everything here is built by :mod:`hub.content` from the files in ``content/``;
+nothing in this module reads files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from enum import StrEnum
+from functools import cached_property
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from phonenumbers import shortnumberinfo
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+
+
+class Severity(StrEnum):
+    """How serious an update is, in increasing order."""
+
+    INFO = "info"
+    ADVISORY = "advisory"
+    WARNING = "warning"
+    EMERGENCY = "emergency"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class HubStatus(StrEnum):
+    ACTIVE = "active"
+    STANDBY = "standby"
+    CLOSED = "closed"
+
+
+class ClosureStatus(StrEnum):
+    CLOSED = "closed"
+    LIMITED = "limited"
+    DIVERTING = "diverting"
+    OPEN = "open"
+
+    @property
+    def label(self) -> str:
+        return {
+            ClosureStatus.CLOSED: "Closed",
+            ClosureStatus.LIMITED: "Limited service",
+            ClosureStatus.DIVERTING: "Diverting",
+            ClosureStatus.OPEN: "Open",
+        }[self]
+
+
+class FieldProblem(ValueError):
+    """A ValueError from a model-level check that names the field it is about."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _parse_time(value: Any, info: ValidationInfo) -> Any:
+    """Read a time; one without an offset is a wall-clock time in the hub's timezone."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = value.isoformat()
+    if isinstance(value, str):
+        text = value.strip()
+        if _DATE_ONLY.match(text):
+            raise ValueError(f"{text!r} has no time of day: write it as {text} 09:00")
+        try:
+            value = dt.datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise ValueError(
+                f"{text!r} is not a valid date and time ({exc}): "
+                "write it as 2026-09-14 09:00 or 2026-09-14T09:00:00-04:00"
+            ) from None
+    if not isinstance(value, dt.datetime) or value.tzinfo is not None:
+        return value
+    zone = (info.context or {}).get("zone")
+    if zone is None:
+        raise ValueError(
+            f"{value.isoformat()} has no UTC offset: add one, e.g. {value.isoformat()}-04:00"
+        )
+    return localize(value, zone)
+
+
+def localize(naive: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    """Attach *zone* to a wall-clock time, refusing times that DST makes ambiguous or skip."""
+    early = naive.replace(tzinfo=zone, fold=0)
+    late = naive.replace(tzinfo=zone, fold=1)
+    back = early.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None)
+    if back != naive:
+        raise ValueError(
+            f"{naive:%Y-%m-%d %H:%M} does not exist in {zone.key} (clocks jump forward): "
+            "check the time or give its UTC offset"
+        )
+    if early.utcoffset() != late.utcoffset():
+        options = " or ".join(_offset(m) for m in (early, late))
+        raise ValueError(
+            f"{naive:%Y-%m-%d %H:%M} happens twice in {zone.key} (clocks go back): "
+            f"add the offset, {options}"
+        )
+    return early
+
+
+def _offset(moment: dt.datetime) -> str:
+    text = moment.strftime("%z")
+    return f"{moment:%Y-%m-%dT%H:%M}{text[:3]}:{text[3:]}"
+
+
+def _aware_utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("time has no UTC offset; add one, e.g. 2026-09-14T09:00:00-04:00")
+    return value.astimezone(dt.UTC)
+
+
+def _nonblank(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+def _slug(value: str) -> str:
+    if not SLUG_RE.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid id: use lowercase letters, digits and dashes, "
+            "e.g. 2026-09-14-0900-shelters-open"
+        )
+    return value
+
+
+AwareUTC = Annotated[dt.datetime, BeforeValidator(_parse_time), AfterValidator(_aware_utc)]
+Text = Annotated[str, AfterValidator(_nonblank)]
+Slug = Annotated[str, AfterValidator(_slug)]
+
+
+def slugify(text: str) -> str:
+    """A URL-safe id from free text: lowercase ASCII letters, digits and dashes."""
+    import unicodedata
+
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug or "item"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Banner(_Model):
+    text: Text
+    severity: Severity = Severity.INFO
+
+
+class HubInfo(_Model):
+    """``content/hub.yaml``: who runs the hub, for which event, and in which timezone."""
+
+    organisation: Text
+    event: Text
+    status: HubStatus = HubStatus.ACTIVE
+    timezone: str
+    country: str = Field("US", description="ISO 3166 code used to read local phone numbers")
+    languages: tuple[str, ...] = Field(("en",), min_length=1)
+    description: str = ""
+    banner: Banner | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown timezone {value!r}: use an IANA name such as America/New_York"
+            ) from None
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        value = value.upper()
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown country code {value!r}: use ISO 3166 alpha-2, e.g. US")
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _language_tags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for tag in value:
+            if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*", tag):
+                raise ValueError(f"{tag!r} is not a language tag such as en or es-US")
+        if len(set(value)) != len(value):
+            raise ValueError("languages are listed more than once")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def language(self) -> str:
+        """The default language."""
+        return self.languages[0]
+
+
+class Update(_Model):
+    """One live update: ``content/updates/<id>.md``."""
+
+    id: Slug
+    time: AwareUTC
+    title: Text
+    severity: Severity
+    body: Text
+    tags: tuple[Slug, ...] = ()
+    image: str | None = None
+    alt: str | None = None
+    supersedes: Slug | None = None
+    expires: AwareUTC | None = None
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Update:
+        if self.image and not (self.alt and self.alt.strip()):
+            raise FieldProblem("image", "image has no alt text: add alt: describing the image")
+        if self.alt and not self.image:
+            raise FieldProblem("alt", "alt is set but there is no image: remove alt or add image")
+        if self.expires is not None and self.expires <= self.time:
+            raise FieldProblem("expires", "expires must be later than time")
+        if self.supersedes == self.id:
+            raise FieldProblem("supersedes", "an update cannot supersede itself")
+        return self
+
+    @cached_property
+    def revision(self) -> str:
+        """A short hash of everything the public sees; changes whenever the update does."""
+        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(payload).hexdigest()[:16]
+
+    def is_expired(self, now: dt.datetime) -> bool:
+        return self.expires is not None and self.expires <= now
+
+
+class Closure(_Model):
+    """A facility or service that is closed, limited, diverting or reopened."""
+
+    id: Slug
+    facility: Text
+    status: ClosureStatus
+    from_: AwareUTC = Field(alias="from")
+    until: AwareUTC | None = None
+    note: str = ""
+    alternatives: tuple[Text, ...] = ()
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Closure:
+        if self.until is not None and self.until <= self.from_:
+            raise FieldProblem("until", "until must be later than from")
+        return self
+
+    def is_current(self, now: dt.datetime) -> bool:
+        """True until the closure's end has passed."""
+        return self.until is None or self.until > now
+
+
+def normalise_phone(value: str, country: str) -> str:
+    """Return *value* in E.164, or as dialled when it is a local short service number.
+
+    Raises:
+        ValueError: with a message saying how to write the number.
+    """
+    raw = value.strip()
+    try:
+        number = phonenumbers.parse(raw, country)
+    except phonenumbers.NumberParseException:
+        raise ValueError(
+            f"{raw!r} is not a phone number: write it as +1 212 555 0100 or (212) 555-0100"
+        ) from None
+    if phonenumbers.is_valid_number(number):
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    digits = re.sub(r"\D", "", raw)
+    if not raw.startswith("+") and shortnumberinfo.is_valid_short_number_for_region(
+        number, country
+    ):
+        return digits
+    raise ValueError(
+        f"{raw!r} is not a valid phone number for {country}: check the digits, "
+        "or write it in international form (+<country code> ...)"
+    )
+
+
+def display_phone(value: str, country: str) -> str:
+    """A phone number as people in *country* write it; short numbers unchanged."""
+    if not value.startswith("+"):
+        return value
+    number = phonenumbers.parse(value, None)
+    fmt = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if phonenumbers.region_code_for_number(number) == country
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, fmt)
+
+
+class Contact(_Model):
+    """An emergency or service contact; numbers are E.164 or short service numbers."""
+
+    id: Slug
+    name: Text
+    category: Text
+    phone: str
+    sms: str | None = None
+    tty: str | None = None
+    url: HttpUrl | None = None
+    hours: str = ""
+    note: str = ""
+    key: bool = Field(False, description="shown on the home and lite pages")
+    verified: dt.date
+
+    @field_validator("phone", "sms", "tty")
+    @classmethod
+    def _phone(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        country = (info.context or {}).get("country", "US")
+        return normalise_phone(str(value), country)
+
+
+class Tip(_Model):
+    """A health or safety tip: ``content/tips/<id>.md``."""
+
+    id: Slug
+    title: Text
+    category: Text
+    order: int = 0
+    body: Text
+
+
+class Resource(_Model):
+    id: Slug
+    title: Text
+    url: HttpUrl
+    description: str = ""
+    category: str = "General"
+
+
+def _unique(items: tuple[Any, ...], what: str) -> None:
+    seen: set[str] = set()
+    for item in items:
+        if item.id in seen:
+            raise ValueError(f"duplicate {what} id {item.id!r}")
+        seen.add(item.id)
+
+
+class Hub(_Model):
+    """The whole storm hub, as loaded and checked from ``content/``."""
+
+    info: HubInfo
+    site_url: HttpUrl
+    updates: tuple[Update, ...] = ()
+    closures: tuple[Closure, ...] = ()
+    contacts: tuple[Contact, ...] = ()
+    tips: tuple[Tip, ...] = ()
+    resources: tuple[Resource, ...] = ()
+
+    @field_validator("updates")
+    @classmethod
+    def _newest_first(cls, value: tuple[Update, ...]) -> tuple[Update, ...]:
+        return tuple(sorted(value, key=lambda u: (u.time, u.id), reverse=True))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Hub:
+        _unique(self.updates, "update")
+        _unique(self.closures, "closure")
+        _unique(self.contacts, "contact")
+        _unique(self.tips, "tip")
+        _unique(self.resources, "resource")
+        ids = {u.id for u in self.updates}
+        for update in self.updates:
+            if update.supersedes is not None and update.supersedes not in ids:
+                raise ValueError(f"{update.id}: supersedes unknown update {update.supersedes!r}")
+        return self
+
+    @cached_property
+    def _by_id(self) -> dict[str, Update]:
+        return {u.id: u for u in self.updates}
+
+    def update(self, update_id: str) -> Update:
+        return self._by_id[update_id]
+
+    @cached_property
+    def corrections(self) -> dict[str, Update]:
+        """Map of update id to the newest update that supersedes it."""
+        result: dict[str, Update] = {}
+        for update in reversed(self.updates):  # oldest first, so the newest wins
+            if update.supersedes:
+                result[update.supersedes] = update
+        return result
+
+    def url(self, path: str = "") -> str:
+        """The absolute public URL of a site path such as ``updates/<id>/``."""
+        return str(self.site_url).rstrip("/") + "/" + path.lstrip("/")
+
+    def update_path(self, update: Update) -> str:
+        return f"updates/{update.id}/"
+
+    def local(self, moment: dt.datetime) -> dt.datetime:
+        """*moment* in the hub's timezone, for display."""
+        return moment.astimezone(self.info.zone)
