@@ -62,7 +62,9 @@ def build(hub_dir: Path, site_dir: Path | None) -> None:
 
 @main.command()
 @hub_option
-@click.option("--dev-addr", default="127.0.0.1:8000", show_default=True, help="Address to serve on.")
+@click.option(
+    "--dev-addr", default="127.0.0.1:8000", show_default=True, help="Address to serve on."
+)
 def serve(hub_dir: Path, dev_addr: str) -> None:
     """Serve the site with live reload when content/ or mkdocs.yml change."""
     from hub.site.serve import serve_site

@@ -20,7 +20,6 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import markdown
 import yaml
 from pydantic import BaseModel, ValidationError
 
@@ -36,6 +35,7 @@ from hub.model import (
     Update,
     slugify,
 )
+from hub.text import markdown_to_html
 
 Loc = tuple[str | int, ...]
 
@@ -92,13 +92,13 @@ def _walk(node: yaml.Node, loc: Loc, src: Source, out: _Collector) -> None:
             key = key_node.value
             key_loc = (*loc, key)
             if key in seen:
-                src.marks[key_loc + ("#dup",)] = (
+                src.marks[(*key_loc, "#dup")] = (
                     key_node.start_mark.line + 1,
                     key_node.start_mark.column + 1,
                 )
                 out.add(
                     src,
-                    key_loc + ("#dup",),
+                    (*key_loc, "#dup"),
                     _field(key_loc),
                     f"key {key!r} appears twice: keep only one",
                 )
@@ -180,9 +180,7 @@ def _alias_of(model: type[BaseModel] | None, name: str) -> str:
 def _allowed_keys(model: type[BaseModel] | None, hidden: frozenset[str]) -> list[str]:
     if model is None:
         return []
-    return [
-        (info.alias or name) for name, info in model.model_fields.items() if name not in hidden
-    ]
+    return [(info.alias or name) for name, info in model.model_fields.items() if name not in hidden]
 
 
 def _validate(
@@ -219,6 +217,8 @@ def _validate(
                 message = f"unknown key {loc[-1]!r}: {hint} (allowed: {', '.join(allowed)})"
             elif kind == "missing":
                 message = f"required key {loc[-1]!r} is missing: add it"
+            elif kind in {"tuple_type", "list_type"}:
+                message = f"expected a list, e.g. [{_short(err.get('input'))}]: put the items in []"
             elif message.startswith("Value error, "):
                 message = message.removeprefix("Value error, ")
             else:
@@ -235,9 +235,26 @@ def _short(value: Any) -> str:
 # --- Markdown safety -------------------------------------------------------------
 
 _DANGEROUS_TAGS = frozenset(
-    {"script", "iframe", "object", "embed", "style", "form", "input", "button", "link",
-     "meta", "base", "frame", "frameset", "applet", "svg", "math", "template"}
-)  # fmt: skip
+    {
+        "script",
+        "iframe",
+        "object",
+        "embed",
+        "style",
+        "form",
+        "input",
+        "button",
+        "link",
+        "meta",
+        "base",
+        "frame",
+        "frameset",
+        "applet",
+        "svg",
+        "math",
+        "template",
+    }
+)
 _URL_ATTRS = frozenset({"href", "src", "action", "formaction", "poster", "srcset", "background"})
 
 
@@ -279,7 +296,7 @@ class _HtmlScan(HTMLParser):
 
 def scan_markdown(text: str, own_host: str) -> list[tuple[int, int, str]]:
     """Unsafe HTML in Markdown *text*, as (line, col, message), lines 1-based in *text*."""
-    html = markdown.markdown(text, extensions=["attr_list", "md_in_html"])
+    html = markdown_to_html(text)
     scan = _HtmlScan(own_host)
     scan.feed(html)
     scan.close()
@@ -328,9 +345,14 @@ def _front_matter(path: Path, out: _Collector) -> _Doc | None:
     match = _FRONT.match(text)
     if not match:
         out.problems.append(
-            Problem(src.path, 1, 1, "front matter",
-                    "missing: start the file with a '---' line, the YAML fields, then '---'")
-        )  # fmt: skip
+            Problem(
+                src.path,
+                1,
+                1,
+                "front matter",
+                "missing: start the file with a '---' line, the YAML fields, then '---'",
+            )
+        )
         return None
     src.line_offset = 1
     if not parse_yaml(match.group(1), src, out):
@@ -394,8 +416,12 @@ def _markdown_items(
             continue
         if path.stem in loaded.where:
             other = loaded.where[path.stem][0].path
-            out.add(doc.src, (), "id",
-                    f"duplicate id {path.stem!r}: {other} has the same file name; rename one")  # fmt: skip
+            out.add(
+                doc.src,
+                (),
+                "id",
+                f"duplicate id {path.stem!r}: {other} has the same file name; rename one",
+            )
             continue
         data = dict(doc.src.data)
         for reserved in ("id", "body"):
@@ -411,11 +437,7 @@ def _markdown_items(
                 data.pop(reserved)
         item_id = _stem_id(path, doc.src, out)
         body = doc.body.strip()
-        if not body:
-            out.problems.append(
-                Problem(doc.src.path, doc.body_line, 1, "body",
-                        "is empty: write the text below the closing '---'")
-            )  # fmt: skip
+        doc.src.marks[("body",)] = (doc.body_line - doc.src.line_offset, 1)
         for line, col, message in scan_markdown(doc.body, own_host):
             out.problems.append(
                 Problem(doc.src.path, doc.body_line + line - 1, col, "body", message)
@@ -423,7 +445,7 @@ def _markdown_items(
         if item_id is None:
             continue
         data["id"] = item_id
-        data["body"] = body or " "
+        data["body"] = body
         item = _validate(model, data, doc.src, out, context, hidden=hidden)
         if item is not None:
             loaded.items.append(item)
@@ -462,7 +484,7 @@ def _list_items(
                 loc,
                 "id",
                 f"duplicate id {item.id!r} (also at line {src.where(loaded.where[item.id][1])[0]}):"
-                " give one of them a distinct id: or name",
+                " add a distinct id: to one of them",
             )
             continue
         loaded.items.append(item)
@@ -485,9 +507,14 @@ def site_url_of(root: Path, out: _Collector) -> str | None:
     match = re.search(r"^site_url:[ \t]*['\"]?([^'\"#\s]+)", text, re.M)
     if not match:
         out.problems.append(
-            Problem(out.rel(path), 1, 1, "site_url",
-                    "missing: add site_url: https://your-hub.example.org/")
-        )  # fmt: skip
+            Problem(
+                out.rel(path),
+                1,
+                1,
+                "site_url",
+                "missing: add site_url: https://your-hub.example.org/",
+            )
+        )
         return None
     url = match.group(1)
     if urlsplit(url).scheme not in {"http", "https"} or not urlsplit(url).netloc:
@@ -504,12 +531,33 @@ def _check_image(update: Update, src: Source, root: Path, out: _Collector) -> No
         return
     image = update.image
     if urlsplit(image).scheme or image.startswith("/") or ".." in Path(image).parts:
-        out.add(src, ("image",), "image",
-                f"{image!r} must be a file in content/images/, e.g. images/flooding.jpg")  # fmt: skip
+        out.add(
+            src,
+            ("image",),
+            "image",
+            f"{image!r} must be a file in content/images/, e.g. images/flooding.jpg",
+        )
         return
     if not (root / "content" / image).is_file():
-        out.add(src, ("image",), "image",
-                f"content/{image} does not exist: add the file or fix the path")  # fmt: skip
+        out.add(
+            src,
+            ("image",),
+            "image",
+            f"content/{image} does not exist: add the file or fix the path",
+        )
+
+
+def _zone_or_utc(src: Source | None) -> ZoneInfo:
+    """The hub's zone even when hub.yaml has other problems; UTC (quietly) if it has none.
+
+    The hub.yaml problem is reported already; reading times in UTC meanwhile
+    avoids one derived error per update.
+    """
+    name = src.data.get("timezone") if src is not None and isinstance(src.data, dict) else None
+    try:
+        return ZoneInfo(str(name))
+    except (ValueError, KeyError, OSError):
+        return ZoneInfo("UTC")
 
 
 def load_hub(root: Path | str) -> Hub:
@@ -520,6 +568,7 @@ def load_hub(root: Path | str) -> Hub:
 
     Raises:
         ContentError: listing every problem found, each with file, line and column.
+
     """
     root = Path(root).resolve()
     out = _Collector(root)
@@ -532,11 +581,9 @@ def load_hub(root: Path | str) -> Hub:
     if info_src is not None:
         info = _validate(HubInfo, info_src.data, info_src, out, {})
     context: dict[str, Any] = {
-        "zone": info.zone if info else ZoneInfo("UTC"),
+        "zone": info.zone if info else _zone_or_utc(info_src),
         "country": info.country if info else "US",
     }
-    if info is None and info_src is not None:
-        context["zone"] = None  # without a valid timezone, times need explicit offsets
 
     updates = _markdown_items(content / "updates", Update, out, context, own_host)
     tips = _markdown_items(content / "tips", Tip, out, context, own_host)
@@ -586,9 +633,14 @@ def _stray_files(folder: Path, out: _Collector) -> None:
     for path in sorted(folder.rglob("*")):
         if path.is_file() and path.suffix != ".md" and not path.name.startswith("."):
             out.problems.append(
-                Problem(out.rel(path), 1, 1, "file",
-                        f"is not read: name it {path.stem}.md, or move it to content/images/")
-            )  # fmt: skip
+                Problem(
+                    out.rel(path),
+                    1,
+                    1,
+                    "file",
+                    f"is not read: name it {path.stem}.md, or move it to content/images/",
+                )
+            )
 
 
 def content_files(root: Path) -> Iterator[Path]:

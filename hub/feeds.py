@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from html import escape
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
@@ -37,22 +38,19 @@ def entry_html(hub: Hub, update: Update) -> str:
         old = hub.update(update.supersedes)
         parts.append(
             f'<p><strong>Correction</strong> to <a href="{hub.url(hub.update_path(old))}">'
-            f"{_escape(old.title)}</a>.</p>"
+            f"{escape(old.title)}</a>.</p>"
         )
     newer = hub.corrections.get(update.id)
     if newer is not None:
         parts.append(
             f'<p><strong>This update was corrected:</strong> see <a href="'
-            f'{hub.url(hub.update_path(newer))}">{_escape(newer.title)}</a>.</p>'
+            f'{hub.url(hub.update_path(newer))}">{escape(newer.title)}</a>.</p>'
         )
     if update.image:
-        parts.append(f'<p><img src="{hub.url(update.image)}" alt="{_escape(update.alt or "")}"></p>')
+        alt = escape(update.alt or "")
+        parts.append(f'<p><img src="{hub.url(update.image)}" alt="{alt}"></p>')
     parts.append(markdown_to_html(update.body))
     return _absolute("\n".join(parts), url)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 def _modified(hub: Hub, update: Update) -> dt.datetime:
@@ -137,9 +135,7 @@ def json_feed(hub: Hub, now: dt.datetime) -> bytes:
             old = hub.update(update.supersedes)
             item["_stormhub"]["corrects"] = hub.url(hub.update_path(old))
         if update.id in hub.corrections:
-            item["_stormhub"]["corrected_by"] = hub.url(
-                hub.update_path(hub.corrections[update.id])
-            )
+            item["_stormhub"]["corrected_by"] = hub.url(hub.update_path(hub.corrections[update.id]))
         items.append(item)
     feed = {
         "version": "https://jsonfeed.org/version/1.1",

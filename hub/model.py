@@ -292,6 +292,7 @@ def normalise_phone(value: str, country: str) -> str:
 
     Raises:
         ValueError: with a message saying how to write the number.
+
     """
     raw = value.strip()
     try:

@@ -7,6 +7,9 @@ from html.parser import HTMLParser
 
 import markdown
 
+# The extensions the site itself uses (see hub.site.plugin), so feeds render bodies alike.
+MARKDOWN_EXTENSIONS = ("admonition", "attr_list", "md_in_html", "pymdownx.magiclink")
+
 _BLOCKS = frozenset({"p", "li", "br", "div", "blockquote", "h1", "h2", "h3", "h4", "tr", "pre"})
 
 
@@ -43,7 +46,7 @@ class _PlainText(HTMLParser):
 
 def markdown_to_html(text: str) -> str:
     """Markdown as the site renders it (without the theme's extras)."""
-    return markdown.markdown(text, extensions=["attr_list", "md_in_html", "sane_lists"])
+    return markdown.markdown(text, extensions=list(MARKDOWN_EXTENSIONS))
 
 
 def plain_text(md_text: str) -> str:
@@ -66,8 +69,5 @@ def shorten(text: str, limit: int, ellipsis: str = "…") -> str:
         return text
     cut = text[: limit - len(ellipsis) + 1]
     space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    else:
-        cut = cut[: limit - len(ellipsis)]
+    cut = cut[:space] if space > limit // 2 else cut[: limit - len(ellipsis)]
     return cut.rstrip(" ,;:.-") + ellipsis
