@@ -1,7 +1,8 @@
 """RSS 2.0, Atom and JSON Feed 1.1 of the live updates; the only module that imports feedgen.
 
-Ids and guids are the updates' permalinks, which never change. A correction's
-entry links to the update it corrects, and the corrected entry says so too.
+Ids and guids are the updates' permalinks, which never change. Entries are not
+rewritten when an update is corrected: the correction is a new entry that says
+what it corrects and links to it (Atom ``rel="related"``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from hub.text import markdown_to_html, plain_text
 
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from hub.model import Hub, Update
 
 FEED_SIZE = 50
+_ATOM = "{http://www.w3.org/2005/Atom}"
 _URL_ATTR = re.compile(r'(\b(?:href|src)=")([^"]*)(")')
 
 
@@ -31,7 +34,7 @@ def _absolute(html: str, base: str) -> str:
 
 
 def entry_html(hub: Hub, update: Update) -> str:
-    """The update's body as HTML with absolute links, and its correction notices."""
+    """The update's body as HTML with absolute links, led by a notice if it is a correction."""
     url = hub.url(hub.update_path(update))
     parts = []
     if update.supersedes:
@@ -40,22 +43,11 @@ def entry_html(hub: Hub, update: Update) -> str:
             f'<p><strong>Correction</strong> to <a href="{hub.url(hub.update_path(old))}">'
             f"{escape(old.title)}</a>.</p>"
         )
-    newer = hub.corrections.get(update.id)
-    if newer is not None:
-        parts.append(
-            f'<p><strong>This update was corrected:</strong> see <a href="'
-            f'{hub.url(hub.update_path(newer))}">{escape(newer.title)}</a>.</p>'
-        )
     if update.image:
         alt = escape(update.alt or "")
         parts.append(f'<p><img src="{hub.url(update.image)}" alt="{alt}"></p>')
     parts.append(markdown_to_html(update.body))
     return _absolute("\n".join(parts), url)
-
-
-def _modified(hub: Hub, update: Update) -> dt.datetime:
-    newer = hub.corrections.get(update.id)
-    return newer.time if newer is not None else update.time
 
 
 def _generator(hub: Hub, self_path: str, kind: str, now: dt.datetime) -> FeedGenerator:
@@ -69,7 +61,7 @@ def _generator(hub: Hub, self_path: str, kind: str, now: dt.datetime) -> FeedGen
     fg.language(info.language)
     fg.author({"name": info.organisation, "uri": hub.url()})
     fg.generator("StormHub")
-    latest = max((_modified(hub, u) for u in hub.updates[:FEED_SIZE]), default=now)
+    latest = max((u.time for u in hub.updates[:FEED_SIZE]), default=now)
     fg.updated(latest)
     fg.lastBuildDate(latest)
     for update in hub.updates[:FEED_SIZE]:
@@ -84,13 +76,10 @@ def _entry(hub: Hub, fe: FeedEntry, update: Update) -> None:
     fe.guid(url, permalink=True)
     fe.title(update.title)
     fe.link(href=url, rel="alternate")
-    if update.supersedes:
-        old = hub.update(update.supersedes)
-        fe.link(href=hub.url(hub.update_path(old)), rel="related", title=f"Corrects: {old.title}")
     fe.published(update.time)
-    fe.updated(_modified(hub, update))
+    fe.updated(update.time)
+    fe.description(body)  # RSS; it also sets Atom content, without a type: set that next
     fe.content(body, type="html")
-    fe.description(body)
     for tag in (update.severity.value, *update.tags):
         fe.category(term=tag)
 
@@ -104,7 +93,21 @@ def rss(hub: Hub, now: dt.datetime) -> bytes:
 def atom(hub: Hub, now: dt.datetime) -> bytes:
     """Atom 1.0, served at ``/atom.xml``."""
     fg = _generator(hub, "atom.xml", "application/atom+xml", now)
-    return bytes(fg.atom_str(pretty=True))
+    tree = etree.fromstring(fg.atom_str())
+    # feedgen 1.0 drops rel and title from entry links (a shadowed variable in
+    # FeedEntry.atom_entry), so the correction's related link is added here.
+    for entry in tree.iterfind(f"{_ATOM}entry"):
+        update = hub.update(entry.findtext(f"{_ATOM}id", "").rstrip("/").rsplit("/", 1)[-1])
+        if update.supersedes:
+            old = hub.update(update.supersedes)
+            etree.SubElement(
+                entry,
+                f"{_ATOM}link",
+                rel="related",
+                href=hub.url(hub.update_path(old)),
+                title=f"Corrects: {old.title}",
+            )
+    return bytes(etree.tostring(tree, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
 def _rfc3339(moment: dt.datetime) -> str:
@@ -124,7 +127,7 @@ def json_feed(hub: Hub, now: dt.datetime) -> bytes:
             "content_html": entry_html(hub, update),
             "content_text": plain_text(update.body),
             "date_published": _rfc3339(update.time),
-            "date_modified": _rfc3339(_modified(hub, update)),
+            "date_modified": _rfc3339(update.time),
             "tags": [update.severity.value, *update.tags],
             "language": info.language,
             "_stormhub": {"severity": update.severity.value},

@@ -187,6 +187,9 @@ class HubInfo(_Model):
     languages: tuple[str, ...] = Field(("en",), min_length=1)
     description: str = ""
     banner: Banner | None = None
+    tip_categories: tuple[Text, ...] = Field(
+        (), description="the order of tip categories on the tips page; others follow A-Z"
+    )
 
     @field_validator("timezone")
     @classmethod
