@@ -1,0 +1,87 @@
+"""The stormhub command, through click's CliRunner."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from hub.cli import main
+from tests.conftest import ROOT, HubFactory
+
+
+def test_check_ok_on_sample_hub() -> None:
+    result = CliRunner().invoke(main, ["check", "--hub", str(ROOT)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("OK: 29 updates, 12 closures, 17 contacts, 12 tips")
+
+
+def test_check_lists_every_problem_and_exits_2(make_hub: HubFactory) -> None:
+    root = make_hub(
+        {
+            "content/updates/a.md": "---\ntime: 2026-11-27 06:15\ntitle: T\nseverity: bad\n---\nB\n",
+            "content/contacts.yaml": "- name: X\n  category: Y\n  phone: '12'\n  verified: 2026-11-01\n",
+        }
+    )
+    result = CliRunner().invoke(main, ["check", "--hub", str(root)])
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    assert lines[0].startswith("content/contacts.yaml:3:3: phone: '12' is not a valid phone number")
+    assert lines[1].startswith("content/updates/a.md:4:1: severity: Input should be 'info'")
+    assert lines[2] == "2 problems found; nothing was written."
+    assert not (root / "site").exists()
+
+
+def test_check_runs_from_the_hub_folder(
+    make_hub: HubFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_hub()
+    result = CliRunner().invoke(main, ["check"], env={"STORMHUB_HUB": str(root)})
+    assert result.exit_code == 0, result.output
+    monkeypatch.chdir(root)
+    assert CliRunner().invoke(main, ["check"]).exit_code == 0
+
+
+def test_build_writes_site(make_hub: HubFactory) -> None:
+    root = make_hub()
+    result = CliRunner().invoke(main, ["build", "--hub", str(root)])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"Built {root / 'site'}\n"
+    assert (root / "site" / "index.html").is_file()
+
+
+def test_build_refuses_bad_content(make_hub: HubFactory) -> None:
+    root = make_hub({"content/updates/a.md": "no front matter\n"})
+    result = CliRunner().invoke(main, ["build", "--hub", str(root)])
+    assert result.exit_code == 2
+    assert "content/updates/a.md:1:1: front matter: missing" in result.output
+    assert not (root / "site").exists()
+
+
+def test_python_dash_m_hub(make_hub: HubFactory) -> None:
+    root = make_hub()
+    done = subprocess.run(
+        [sys.executable, "-m", "hub", "check", "--hub", str(root)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("OK: 1 updates")
+
+
+def test_mkdocs_finds_the_plugin_by_entry_point(make_hub: HubFactory, tmp_path: Path) -> None:
+    root = make_hub()
+    mkdocs = Path(sys.executable).with_name("mkdocs")
+    done = subprocess.run(
+        [str(mkdocs), "build", "--strict", "-q", "-d", str(tmp_path / "out")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "updates" / "2026-11-27-0615-ed-open" / "index.html").is_file()
