@@ -38,7 +38,7 @@ def test_build_writes_site_in_the_hub_folder(make_hub: HubFactory) -> None:
             },
             BuildError,
         ),
-    ],  # fmt: skip
+    ],
     ids=["content-error", "mkdocs-error"],
 )
 def test_failed_build_keeps_previous_site(
