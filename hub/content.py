@@ -129,9 +129,10 @@ def parse_yaml(text: str, src: Source, out: _Collector) -> bool:
         line = (mark.line + 1 if mark else 1) + src.line_offset
         col = mark.column + 1 if mark else 1
         reason = exc.problem or exc.context or "invalid YAML"
-        out.problems.append(
-            Problem(src.path, line, col, "yaml", f"{reason}; check indentation and quoting")
-        )
+        hint = "check indentation and quoting"
+        if reason == "mapping values are not allowed here":
+            hint = 'a value that contains ": " must be quoted, e.g. title: "Roads: what is open"'
+        out.problems.append(Problem(src.path, line, col, "yaml", f"{reason}; {hint}"))
         return False
     except yaml.YAMLError as exc:
         out.problems.append(Problem(src.path, 1 + src.line_offset, 1, "yaml", str(exc)))

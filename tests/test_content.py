@@ -23,7 +23,17 @@ BAD_INPUTS = [
     pytest.param(
         {"content/closures.yaml": "- facility: X\n  status: closed\n   from: 2026-11-26 12:00\n"},
         "content/closures.yaml:3:8: yaml: mapping values are not allowed here; "
-        "check indentation and quoting",
+        'a value that contains ": " must be quoted, e.g. title: "Roads: what is open"',
+        id="yaml-indentation",
+    ),
+    pytest.param(
+        {
+            "content/updates/a.md": update(
+                "time: 2026-11-27 06:15\ntitle: Roads: closed\nseverity: info\n"
+            )
+        },
+        "content/updates/a.md:3:13: yaml: mapping values are not allowed here; "
+        'a value that contains ": " must be quoted, e.g. title: "Roads: what is open"',
         id="yaml-syntax",
     ),
     pytest.param(

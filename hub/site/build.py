@@ -1,0 +1,102 @@
+"""Atomic site build: render into a fresh folder beside ``site/``, then swap it in.
+
+Readers and web servers see either the old site or the new one, never a mix; a
+build that fails leaves the previous ``site/`` exactly as it was.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import datetime as dt
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from mkdocs.commands.build import build as mkdocs_build
+from mkdocs.config import load_config
+from mkdocs.exceptions import MkDocsException
+
+from hub.errors import BuildError
+from hub.site.plugin import StormHubPlugin
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two directories (Linux renameat2); False where unsupported."""
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return bool(result == 0)
+
+
+def swap_in(new: Path, target: Path) -> None:
+    """Put the folder *new* at *target*, replacing what was there in one step."""
+    if not target.exists():
+        new.rename(target)
+        return
+    if _exchange(new, target):
+        shutil.rmtree(new)  # now holds the old site
+        return
+    old = target.with_name(f".{target.name}-old-{os.getpid()}")
+    target.rename(old)
+    new.rename(target)
+    shutil.rmtree(old)
+
+
+def build_site(
+    root: Path | str,
+    *,
+    site_dir: Path | str | None = None,
+    now: dt.datetime | None = None,
+    strict: bool = True,
+) -> Path:
+    """Build the hub at *root* into *site_dir* (default ``<root>/site``).
+
+    Args:
+        root: the hub folder holding ``mkdocs.yml`` and ``content/``.
+        site_dir: where the finished site goes.
+        now: the moment the site describes (which closures are current); default now.
+        strict: fail on any MkDocs warning, such as a broken link.
+
+    Returns:
+        The path of the built site.
+
+    Raises:
+        ContentError: the content has problems; nothing was written.
+        BuildError: MkDocs failed; the previous site is untouched.
+    """
+    root = Path(root).resolve()
+    target = Path(site_dir).resolve() if site_dir else root / "site"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        config = load_config(str(root / "mkdocs.yml"), site_dir=str(staging), strict=strict)
+        plugin = config.plugins.get("stormhub")
+        if not isinstance(plugin, StormHubPlugin):
+            raise BuildError(f"{root / 'mkdocs.yml'}: plugins: add 'stormhub' to the plugins list")
+        plugin.now = now
+        _quiet_mkdocs()
+        mkdocs_build(config)
+    except MkDocsException as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise BuildError(f"the site build failed ({exc}); the previous site was kept") from exc
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    staging.chmod(0o755)
+    swap_in(staging, target)
+    return target
+
+
+def _quiet_mkdocs() -> None:
+    logging.getLogger("mkdocs").setLevel(logging.WARNING)

@@ -1,0 +1,101 @@
+"""The thin MkDocs plugin (``plugins: [stormhub]``) that turns ``content/`` into pages.
+
+``on_config`` loads and checks the content, ``on_files`` adds the generated pages,
+the lite page, the feeds and the images, ``on_serve`` watches ``content/`` so that
+``mkdocs serve`` reloads when it changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mkdocs.config.base import Config
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import File, Files, InclusionLevel
+
+from hub import feeds
+from hub.content import load_hub, now_utc
+from hub.site import pages
+from hub.site.lite import render_lite
+from hub.text import MARKDOWN_EXTENSIONS
+
+if TYPE_CHECKING:
+    from mkdocs.config.defaults import MkDocsConfig
+    from mkdocs.livereload import LiveReloadServer
+
+    from hub.model import Hub
+
+log = logging.getLogger("mkdocs.plugins.stormhub")
+HERE = Path(__file__).parent
+CSS = "assets/stormhub.css"
+
+
+class StormHubConfig(Config):  # type: ignore[no-untyped-call]
+    """The plugin takes no options: everything it needs is in the hub folder."""
+
+
+class StormHubPlugin(BasePlugin[StormHubConfig]):  # type: ignore[no-untyped-call]
+    """Generates the storm hub's pages from the hub folder that holds ``mkdocs.yml``."""
+
+    def __init__(self) -> None:
+        self.hub: Hub | None = None
+        self.now: dt.datetime | None = None  # fixed by tests and the build; else the clock
+        self.root = Path.cwd()
+
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        self.root = Path(config.config_file_path or "mkdocs.yml").resolve().parent
+        self.hub = load_hub(self.root)
+        if self.now is None:
+            self.now = now_utc()
+        # Our templates sit just above the theme's, below any custom_dir of the hub's.
+        theme_dirs = config.theme.dirs
+        position = 1 if config.theme.custom_dir else 0
+        theme_dirs.insert(position, str(HERE / "templates"))
+        config.extra_css.append(CSS)
+        for extension in MARKDOWN_EXTENSIONS:
+            if extension not in config.markdown_extensions:
+                config.markdown_extensions.append(extension)
+        if config.nav is None:
+            config.nav = [{title: path} for title, path in pages.NAV]
+        config.extra["stormhub"] = {
+            "feeds": [{"path": p, "type": t, "title": label} for p, t, label in pages.FEEDS],
+            "organisation": self.hub.info.organisation,
+        }
+        return config
+
+    def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files:
+        hub, now = self.hub, self.now
+        assert hub is not None and now is not None
+        generated: dict[str, str | bytes] = dict(pages.render(hub, now))
+        generated["lite/index.html"] = render_lite(hub, now)
+        generated["feed.xml"] = feeds.rss(hub, now)
+        generated["atom.xml"] = feeds.atom(hub, now)
+        generated["feed.json"] = feeds.json_feed(hub, now)
+        generated[CSS] = (HERE / CSS).read_text(encoding="utf-8")
+        update_pages = {f"updates/{u.id}.md" for u in hub.updates}
+        for uri, content in generated.items():
+            existing = files.get_file_from_path(uri)
+            if existing is not None:
+                log.warning("docs/%s is replaced by the page StormHub generates", uri)
+                files.remove(existing)
+            inclusion = (
+                InclusionLevel.NOT_IN_NAV
+                if uri in update_pages or uri.startswith("updates/archive/")
+                else InclusionLevel.UNDEFINED
+            )
+            files.append(File.generated(config, uri, content=content, inclusion=inclusion))
+        images = self.root / "content" / "images"
+        if images.is_dir():
+            for path in sorted(p for p in images.rglob("*") if p.is_file()):
+                uri = path.relative_to(self.root / "content").as_posix()
+                files.append(File.generated(config, uri, abs_src_path=str(path)))
+        return files
+
+    def on_serve(
+        self, server: LiveReloadServer, /, *, config: MkDocsConfig, builder: Any
+    ) -> LiveReloadServer:
+        server.watch(str(self.root / "content"))
+        return server
