@@ -40,8 +40,8 @@ from hub.text import markdown_to_html
 Loc = tuple[str | int, ...]
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that leaves timestamps as text, so the model reads them in the hub's zone."""
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """SafeLoader (libyaml's where present) that leaves timestamps as text for the model."""
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -130,7 +130,7 @@ def parse_yaml(text: str, src: Source, out: _Collector) -> bool:
         col = mark.column + 1 if mark else 1
         reason = exc.problem or exc.context or "invalid YAML"
         hint = "check indentation and quoting"
-        if reason == "mapping values are not allowed here":
+        if reason.startswith("mapping values are not allowed"):
             hint = 'a value that contains ": " must be quoted, e.g. title: "Roads: what is open"'
         out.problems.append(Problem(src.path, line, col, "yaml", f"{reason}; {hint}"))
         return False

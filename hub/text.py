@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 from html.parser import HTMLParser
 
 import markdown
@@ -44,11 +46,23 @@ class _PlainText(HTMLParser):
             self._link_text[-1] += data
 
 
+_renderer = threading.local()
+
+
+@functools.lru_cache(maxsize=8192)
 def markdown_to_html(text: str) -> str:
-    """Markdown as the site renders it (without the theme's extras)."""
-    return markdown.markdown(text, extensions=list(MARKDOWN_EXTENSIONS))
+    """Markdown as the site renders it (without the theme's extras).
+
+    Cached: checking, pages and feeds all render the same bodies. One renderer
+    per thread, reset between uses, since building one costs more than rendering.
+    """
+    md = getattr(_renderer, "md", None)
+    if md is None:
+        md = _renderer.md = markdown.Markdown(extensions=list(MARKDOWN_EXTENSIONS))
+    return str(md.reset().convert(text))
 
 
+@functools.lru_cache(maxsize=8192)
 def plain_text(md_text: str) -> str:
     """Markdown as readable plain text: paragraphs kept, link targets after their text."""
     parser = _PlainText()

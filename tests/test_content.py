@@ -22,7 +22,7 @@ GOOD_FRONT = "time: 2026-11-27 06:15\ntitle: T\nseverity: info\n"
 BAD_INPUTS = [
     pytest.param(
         {"content/closures.yaml": "- facility: X\n  status: closed\n   from: 2026-11-26 12:00\n"},
-        "content/closures.yaml:3:8: yaml: mapping values are not allowed here; "
+        "content/closures.yaml:3:8: yaml: mapping values are not allowed in this context; "
         'a value that contains ": " must be quoted, e.g. title: "Roads: what is open"',
         id="yaml-indentation",
     ),
@@ -32,13 +32,13 @@ BAD_INPUTS = [
                 "time: 2026-11-27 06:15\ntitle: Roads: closed\nseverity: info\n"
             )
         },
-        "content/updates/a.md:3:13: yaml: mapping values are not allowed here; "
+        "content/updates/a.md:3:13: yaml: mapping values are not allowed in this context; "
         'a value that contains ": " must be quoted, e.g. title: "Roads: what is open"',
         id="yaml-syntax",
     ),
     pytest.param(
         {"content/updates/a.md": "---\ntitle: [unclosed\n---\nBody\n"},
-        "content/updates/a.md:3:1: yaml: expected ',' or ']', but got '<stream end>'; "
+        "content/updates/a.md:3:1: yaml: did not find expected ',' or ']'; "
         "check indentation and quoting",
         id="yaml-syntax-front-matter",
     ),

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import posixpath
 import re
 from collections.abc import Iterable
 from itertools import groupby
 from typing import TYPE_CHECKING
-
-import yaml
 
 from hub.model import ClosureStatus, HubStatus, Severity, display_phone
 from hub.text import plain_text, shorten
@@ -36,6 +35,9 @@ FEEDS = (
     ("atom.xml", "application/atom+xml", "Atom"),
     ("feed.json", "application/feed+json", "JSON Feed"),
 )
+
+# Lists of updates stay out of the search index: each update is found on its own page.
+NOT_SEARCHED: dict[str, object] = {"search": {"exclude": True}}
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 
@@ -77,7 +79,8 @@ def summary(update: Update, limit: int = 200) -> str:
 
 
 def _front(meta: dict[str, object]) -> str:
-    return "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False) + "---\n\n"
+    # JSON is YAML, and far quicker to write than yaml.safe_dump for thousands of pages.
+    return "---\n" + json.dumps(meta, ensure_ascii=False) + "\n---\n\n"
 
 
 def _link(target: str, here: str) -> str:
@@ -169,7 +172,13 @@ def _open_ended(closure: Closure) -> str:
 
 def updates_index(hub: Hub) -> str:
     parts = [
-        _front({"title": "Live updates", "description": f"Live updates: {hub.info.event}"}),
+        _front(
+            {
+                "title": "Live updates",
+                "description": f"Live updates: {hub.info.event}",
+                **NOT_SEARCHED,
+            }
+        ),
         "# Live updates",
         "",
         "Newest first. Times are local time.",
@@ -205,14 +214,14 @@ def archive_page(hub: Hub, number: int, page: tuple[Update, ...]) -> str:
     here = f"updates/archive/{number}.md"
     total = len(archive_pages(hub))
     parts = [
-        _front({"title": f"Updates archive, page {number} of {total}"}),
+        _front({"title": f"Updates archive, page {number} of {total}", **NOT_SEARCHED}),
         f"# Updates archive: page {number} of {total}",
         "",
         f"From {when(hub, page[0].time)} to {when(hub, page[-1].time)}, newest first.",
         "",
     ]
     for update in reversed(page):
-        parts.append(_update_entry(hub, update, here, level=2, full=True))
+        parts.append(_update_entry(hub, update, here, level=2, full=False))
     nav = []
     if number < total:
         nav.append(f"[Newer updates]({number + 1}.md)")
