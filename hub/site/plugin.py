@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mkdocs.config.base import Config
+from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files, InclusionLevel
 
 from hub import feeds
 from hub.content import load_hub, now_utc
+from hub.errors import ContentError
 from hub.site import pages
 from hub.site.lite import render_lite
 from hub.text import MARKDOWN_EXTENSIONS
@@ -43,13 +45,24 @@ class StormHubPlugin(BasePlugin[StormHubConfig]):  # type: ignore[no-untyped-cal
     def __init__(self) -> None:
         self.hub: Hub | None = None
         self.now: dt.datetime | None = None  # fixed by tests and the build; else the clock
+        self.moment = now_utc()  # what this build describes (which closures are current)
         self.root = Path.cwd()
+        self.serving = False
+
+    def on_startup(self, *, command: str, dirty: bool) -> None:
+        # Defining this event also keeps one plugin instance across `serve` rebuilds.
+        self.serving = command == "serve"
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         self.root = Path(config.config_file_path or "mkdocs.yml").resolve().parent
-        self.hub = load_hub(self.root)
-        if self.now is None:
-            self.now = now_utc()
+        try:
+            self.hub = load_hub(self.root)
+        except ContentError as exc:
+            if not self.serving:
+                raise
+            # The preview server logs this and waits for the next save.
+            raise PluginError(exc.message) from None
+        self.moment = self.now or now_utc()
         # Our templates sit just above the theme's, below any custom_dir of the hub's.
         theme_dirs = config.theme.dirs
         position = 1 if config.theme.custom_dir else 0
@@ -67,8 +80,8 @@ class StormHubPlugin(BasePlugin[StormHubConfig]):  # type: ignore[no-untyped-cal
         return config
 
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files:
-        hub, now = self.hub, self.now
-        assert hub is not None and now is not None
+        hub, now = self.hub, self.moment
+        assert hub is not None
         generated: dict[str, str | bytes] = dict(pages.render(hub, now))
         generated["lite/index.html"] = render_lite(hub, now)
         generated["feed.xml"] = feeds.rss(hub, now)
