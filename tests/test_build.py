@@ -91,3 +91,37 @@ def test_exchange_swaps_two_folders(tmp_path: Path) -> None:
     (a / "from-a").touch()
     assert build._exchange(a, b), "renameat2(RENAME_EXCHANGE) is available on Linux"
     assert [p.name for p in b.iterdir()] == ["from-a"]
+
+
+# A 1x1 PNG: just enough for MkDocs to copy and a browser to show.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+def test_update_image_is_served_with_alt_text_and_preview_tags(make_hub: HubFactory) -> None:
+    from bs4 import BeautifulSoup
+
+    root = make_hub(
+        {
+            "content/updates/2026-11-27-0700-flooding.md": "---\ntime: 2026-11-27 07:00\n"
+            "title: Flooding on Harbor Road\nseverity: warning\nimage: images/flood.png\n"
+            "alt: Water covering Harbor Road outside the Main Campus entrance\n---\nAvoid it.\n"
+        }
+    )
+    (root / "content/images").mkdir()
+    (root / "content/images/flood.png").write_bytes(PNG)
+    site = build_site(root, now=NOW)
+    assert (site / "images/flood.png").read_bytes() == PNG
+    page = BeautifulSoup(
+        (site / "updates/2026-11-27-0700-flooding/index.html").read_text(), "html.parser"
+    )
+    img = page.select_one("article img")
+    assert img is not None
+    assert img["alt"] == "Water covering Harbor Road outside the Main Campus entrance"
+    assert img["src"] == "../../images/flood.png"
+    meta = {m.get("property") or m.get("name"): m.get("content") for m in page.find_all("meta")}
+    assert meta["og:image"] == "https://hub.example.org/images/flood.png"
+    assert meta["og:image:alt"] == img["alt"]
+    assert meta["twitter:card"] == "summary_large_image"
