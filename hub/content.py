@@ -12,7 +12,6 @@ import difflib
 import re
 import types
 import typing
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -642,13 +641,6 @@ def _stray_files(folder: Path, out: _Collector) -> None:
                     f"is not read: name it {path.stem}.md, or move it to content/images/",
                 )
             )
-
-
-def content_files(root: Path) -> Iterator[Path]:
-    """Every file that makes up the hub's content, for watching and caching."""
-    content = Path(root) / "content"
-    if content.is_dir():
-        yield from sorted(p for p in content.rglob("*") if p.is_file())
 
 
 def now_utc() -> dt.datetime:

@@ -75,7 +75,6 @@ class StormHubPlugin(BasePlugin[StormHubConfig]):  # type: ignore[no-untyped-cal
             config.nav = [{title: path} for title, path in pages.NAV]
         config.extra["stormhub"] = {
             "feeds": [{"path": p, "type": t, "title": label} for p, t, label in pages.FEEDS],
-            "organisation": self.hub.info.organisation,
         }
         return config
 
@@ -88,17 +87,14 @@ class StormHubPlugin(BasePlugin[StormHubConfig]):  # type: ignore[no-untyped-cal
         generated["atom.xml"] = feeds.atom(hub, now)
         generated["feed.json"] = feeds.json_feed(hub, now)
         generated[CSS] = (HERE / CSS).read_text(encoding="utf-8")
-        update_pages = {f"updates/{u.id}.md" for u in hub.updates}
         for uri, content in generated.items():
             existing = files.get_file_from_path(uri)
             if existing is not None:
                 log.warning("docs/%s is replaced by the page StormHub generates", uri)
                 files.remove(existing)
-            inclusion = (
-                InclusionLevel.NOT_IN_NAV
-                if uri in update_pages or uri.startswith("updates/archive/")
-                else InclusionLevel.UNDEFINED
-            )
+            # Updates and archive pages are reached from lists, never from the nav.
+            listed_only = uri.startswith("updates/") and uri != "updates/index.md"
+            inclusion = InclusionLevel.NOT_IN_NAV if listed_only else InclusionLevel.UNDEFINED
             files.append(File.generated(config, uri, content=content, inclusion=inclusion))
         images = self.root / "content" / "images"
         if images.is_dir():
