@@ -1,8 +1,8 @@
 """Load a hub folder into a :class:`~hub.model.Hub`, reporting every problem at once.
 
-Every YAML value keeps the line and column it came from, so a validation error
-points at the offending key (``content/updates/0900.md:4:1: severity: ...``),
-not at the top of the file.
+Every YAML value keeps the line and column it came from (:mod:`hub.located`), so
+a validation error points at the offending key
+(``content/updates/0900.md:4:1: severity: ...``), not at the top of the file.
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-import types
-import typing
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -19,14 +17,13 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from hub.errors import ContentError, Problem
+from hub.located import Collector, Loc, Source, parse_yaml, read_text, validate, yaml_file
 from hub.model import (
     Closure,
     Contact,
-    FieldProblem,
     Hub,
     HubInfo,
     Resource,
@@ -35,202 +32,6 @@ from hub.model import (
     slugify,
 )
 from hub.text import markdown_to_html
-
-Loc = tuple[str | int, ...]
-
-
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """SafeLoader (libyaml's where present) that leaves timestamps as text for the model."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-@dataclass
-class Source:
-    """A parsed YAML document and where each key and item of it stands in the file."""
-
-    path: str
-    data: Any = None
-    marks: dict[Loc, tuple[int, int]] = field(default_factory=dict)
-    line_offset: int = 0
-
-    def where(self, loc: Loc) -> tuple[int, int]:
-        """Line and column (1-based) of the longest known prefix of *loc*."""
-        for end in range(len(loc), -1, -1):
-            mark = self.marks.get(loc[:end])
-            if mark is not None:
-                return mark[0] + self.line_offset, mark[1]
-        return 1 + self.line_offset, 1
-
-
-class _Collector:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.problems: list[Problem] = []
-
-    def rel(self, path: Path) -> str:
-        try:
-            return path.relative_to(self.root).as_posix()
-        except ValueError:
-            return path.as_posix()
-
-    def add(self, src: Source, loc: Loc, field_name: str, message: str) -> None:
-        line, col = src.where(loc)
-        self.problems.append(Problem(src.path, line, col, field_name, message))
-
-
-def _walk(node: yaml.Node, loc: Loc, src: Source, out: _Collector) -> None:
-    src.marks.setdefault(loc, (node.start_mark.line + 1, node.start_mark.column + 1))
-    if isinstance(node, yaml.MappingNode):
-        seen: set[Any] = set()
-        for key_node, value_node in node.value:
-            key = key_node.value
-            key_loc = (*loc, key)
-            if key in seen:
-                src.marks[(*key_loc, "#dup")] = (
-                    key_node.start_mark.line + 1,
-                    key_node.start_mark.column + 1,
-                )
-                out.add(
-                    src,
-                    (*key_loc, "#dup"),
-                    _field(key_loc),
-                    f"key {key!r} appears twice: keep only one",
-                )
-                continue
-            seen.add(key)
-            src.marks[key_loc] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            _walk(value_node, key_loc, src, out)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(item, (*loc, index), src, out)
-
-
-def parse_yaml(text: str, src: Source, out: _Collector) -> bool:
-    """Fill *src* from YAML *text*; on a syntax error record it and return False."""
-    try:
-        loader = _Loader(text)
-        try:
-            node = loader.get_single_node()
-            if node is None:
-                src.data = None
-                return True
-            _walk(node, (), src, out)
-            src.data = loader.construct_document(node)
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = (mark.line + 1 if mark else 1) + src.line_offset
-        col = mark.column + 1 if mark else 1
-        reason = exc.problem or exc.context or "invalid YAML"
-        hint = "check indentation and quoting"
-        if reason.startswith("mapping values are not allowed"):
-            hint = 'a value that contains ": " must be quoted, e.g. title: "Roads: what is open"'
-        out.problems.append(Problem(src.path, line, col, "yaml", f"{reason}; {hint}"))
-        return False
-    except yaml.YAMLError as exc:
-        out.problems.append(Problem(src.path, 1 + src.line_offset, 1, "yaml", str(exc)))
-        return False
-    return True
-
-
-def _field(loc: Loc) -> str:
-    return ".".join(str(p) for p in loc if not (isinstance(p, str) and p.startswith("#"))) or "-"
-
-
-def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
-    """The model class that holds the last key of *loc*, for listing allowed keys."""
-    current: type[BaseModel] | None = model
-    for part in loc:
-        if current is None:
-            return None
-        if isinstance(part, int):
-            continue
-        info = current.model_fields.get(part)
-        if info is None:
-            return None
-        current = _first_model(info.annotation)
-    return current
-
-
-def _first_model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    origin = typing.get_origin(annotation)
-    if origin is typing.Union or origin is types.UnionType or origin in (tuple, list):
-        for arg in typing.get_args(annotation):
-            found = _first_model(arg)
-            if found is not None:
-                return found
-    return None
-
-
-def _alias_of(model: type[BaseModel] | None, name: str) -> str:
-    if model is None:
-        return name
-    info = model.model_fields.get(name)
-    return info.alias if info is not None and info.alias else name
-
-
-def _allowed_keys(model: type[BaseModel] | None, hidden: frozenset[str]) -> list[str]:
-    if model is None:
-        return []
-    return [(info.alias or name) for name, info in model.model_fields.items() if name not in hidden]
-
-
-def _validate(
-    model: type[BaseModel],
-    data: Any,
-    src: Source,
-    out: _Collector,
-    context: dict[str, Any],
-    *,
-    prefix: Loc = (),
-    hidden: frozenset[str] = frozenset(),
-) -> Any:
-    """Validate *data* against *model*; record each error with its location."""
-    try:
-        return model.model_validate(data, context=context)
-    except ValidationError as exc:
-        for err in exc.errors(include_url=False):
-            loc: Loc = tuple(err["loc"])
-            owner = _model_at(model, loc[:-1])
-            if loc:
-                last = loc[-1]
-                if isinstance(last, str) and owner is not None:
-                    loc = (*loc[:-1], _alias_of(owner, last))
-            kind = err["type"]
-            message = err["msg"]
-            error = (err.get("ctx") or {}).get("error")
-            if isinstance(error, FieldProblem):
-                loc = (*loc, error.field)
-                message = str(error)
-            elif kind == "extra_forbidden":
-                allowed = _allowed_keys(owner, hidden)
-                close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-                hint = f"did you mean {close[0]!r}?" if close else "remove it"
-                message = f"unknown key {loc[-1]!r}: {hint} (allowed: {', '.join(allowed)})"
-            elif kind == "missing":
-                message = f"required key {loc[-1]!r} is missing: add it"
-            elif kind in {"tuple_type", "list_type"}:
-                message = f"expected a list, e.g. [{_short(err.get('input'))}]: put the items in []"
-            elif message.startswith("Value error, "):
-                message = message.removeprefix("Value error, ")
-            else:
-                message = f"{message} (got {_short(err.get('input'))})"
-            out.add(src, (*prefix, *loc), _field(loc), message)
-        return None
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
 
 # --- Markdown safety -------------------------------------------------------------
 
@@ -325,20 +126,8 @@ class _Doc:
     body_line: int  # 1-based line where the body starts
 
 
-def _read(path: Path, out: _Collector) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        out.problems.append(
-            Problem(out.rel(path), 1, 1, "file", f"not UTF-8 ({exc.reason}): save it as UTF-8")
-        )
-    except OSError as exc:
-        out.problems.append(Problem(out.rel(path), 1, 1, "file", exc.strerror or str(exc)))
-    return None
-
-
-def _front_matter(path: Path, out: _Collector) -> _Doc | None:
-    text = _read(path, out)
+def _front_matter(path: Path, out: Collector) -> _Doc | None:
+    text = read_text(path, out)
     if text is None:
         return None
     src = Source(out.rel(path))
@@ -366,21 +155,7 @@ def _front_matter(path: Path, out: _Collector) -> _Doc | None:
     return _Doc(src, text[match.end() :], body_line)
 
 
-def _yaml_file(path: Path, out: _Collector, *, required: bool) -> Source | None:
-    if not path.exists():
-        if required:
-            out.problems.append(
-                Problem(out.rel(path), 1, 1, "file", "missing: create it (see the sample hub)")
-            )
-        return None
-    text = _read(path, out)
-    if text is None:
-        return None
-    src = Source(out.rel(path))
-    return src if parse_yaml(text, src, out) else None
-
-
-def _stem_id(path: Path, src: Source, out: _Collector) -> str | None:
+def _stem_id(path: Path, src: Source, out: Collector) -> str | None:
     stem = path.stem
     if stem != slugify(stem) or stem.startswith("-"):
         out.add(
@@ -402,7 +177,7 @@ class _Loaded:
 def _markdown_items(
     folder: Path,
     model: type[BaseModel],
-    out: _Collector,
+    out: Collector,
     context: dict[str, Any],
     own_host: str,
 ) -> _Loaded:
@@ -446,7 +221,7 @@ def _markdown_items(
             continue
         data["id"] = item_id
         data["body"] = body
-        item = _validate(model, data, doc.src, out, context, hidden=hidden)
+        item = validate(model, data, doc.src, out, context, hidden=hidden)
         if item is not None:
             loaded.items.append(item)
         loaded.where[item_id] = (doc.src, ())
@@ -457,11 +232,11 @@ def _list_items(
     path: Path,
     model: type[BaseModel],
     name_key: str,
-    out: _Collector,
+    out: Collector,
     context: dict[str, Any],
 ) -> _Loaded:
     loaded = _Loaded()
-    src = _yaml_file(path, out, required=False)
+    src = yaml_file(path, out, required=False)
     if src is None or src.data is None:
         return loaded
     if not isinstance(src.data, list):
@@ -475,7 +250,7 @@ def _list_items(
         data = dict(entry)
         if "id" not in data and isinstance(data.get(name_key), str):
             data["id"] = slugify(data[name_key])
-        item = _validate(model, data, src, out, context, prefix=loc)
+        item = validate(model, data, src, out, context, prefix=loc)
         if item is None:
             continue
         if item.id in loaded.where:
@@ -492,7 +267,7 @@ def _list_items(
     return loaded
 
 
-def site_url_of(root: Path, out: _Collector) -> str | None:
+def site_url_of(root: Path, out: Collector) -> str | None:
     """``site_url`` from the hub's ``mkdocs.yml`` (the one place the public URL is set)."""
     path = root / "mkdocs.yml"
     if not path.exists():
@@ -500,7 +275,7 @@ def site_url_of(root: Path, out: _Collector) -> str | None:
             Problem(out.rel(path), 1, 1, "file", "missing: the hub needs mkdocs.yml with site_url")
         )
         return None
-    text = _read(path, out)
+    text = read_text(path, out)
     if text is None:
         return None
     # mkdocs.yml may hold !!python/name tags; only its site_url matters here.
@@ -526,7 +301,7 @@ def site_url_of(root: Path, out: _Collector) -> str | None:
     return url
 
 
-def _check_image(update: Update, src: Source, root: Path, out: _Collector) -> None:
+def _check_image(update: Update, src: Source, root: Path, out: Collector) -> None:
     if not update.image:
         return
     image = update.image
@@ -571,15 +346,15 @@ def load_hub(root: Path | str) -> Hub:
 
     """
     root = Path(root).resolve()
-    out = _Collector(root)
+    out = Collector(root)
     content = root / "content"
     site_url = site_url_of(root, out)
     own_host = urlsplit(site_url).hostname or "" if site_url else ""
 
-    info_src = _yaml_file(content / "hub.yaml", out, required=True)
+    info_src = yaml_file(content / "hub.yaml", out, required=True)
     info: HubInfo | None = None
     if info_src is not None:
-        info = _validate(HubInfo, info_src.data, info_src, out, {})
+        info = validate(HubInfo, info_src.data, info_src, out, {})
     context: dict[str, Any] = {
         "zone": info.zone if info else _zone_or_utc(info_src),
         "country": info.country if info else "US",
@@ -626,7 +401,7 @@ def load_hub(root: Path | str) -> Hub:
     )
 
 
-def _stray_files(folder: Path, out: _Collector) -> None:
+def _stray_files(folder: Path, out: Collector) -> None:
     """Files in an updates or tips folder that would be silently ignored."""
     if not folder.is_dir():
         return
