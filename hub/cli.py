@@ -34,13 +34,17 @@ def main() -> None:
 @main.command()
 @hub_option
 def check(hub_dir: Path) -> None:
-    """Check every content file; list all problems as path:line:col (exit 2)."""
-    from hub.content import load_hub
+    """Check content/ and channels.yaml; list all problems as path:line:col (exit 2)."""
+    from hub.checks import check_hub
 
-    hub = load_hub(hub_dir)
+    hub, configs, warnings = check_hub(hub_dir)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    enabled = sum(c.enabled for c in configs)
     click.echo(
         f"OK: {len(hub.updates)} updates, {len(hub.closures)} closures, "
-        f"{len(hub.contacts)} contacts, {len(hub.tips)} tips, {len(hub.resources)} resources."
+        f"{len(hub.contacts)} contacts, {len(hub.tips)} tips, {len(hub.resources)} resources; "
+        f"{enabled} of {len(configs)} channels enabled."
     )
 
 
@@ -70,3 +74,52 @@ def serve(hub_dir: Path, dev_addr: str) -> None:
     from hub.site.serve import serve_site
 
     serve_site(hub_dir, dev_addr)
+
+
+@main.command()
+@hub_option
+@click.option(
+    "--ledger",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The delivery ledger (default: .stormhub/ledger.sqlite in the hub).",
+)
+def fanout(hub_dir: Path, ledger: Path | None) -> None:
+    """Push every live update to every enabled channel, exactly once (exit 1 on failures)."""
+    from hub.console import run_fanout
+
+    raise SystemExit(run_fanout(hub_dir, ledger))
+
+
+@main.command()
+@hub_option
+@click.argument("update_id")
+def preview(hub_dir: Path, update_id: str) -> None:
+    """Show what each channel would post for UPDATE_ID, with its length and limit."""
+    from hub.console import show_preview
+
+    show_preview(hub_dir, update_id)
+
+
+@main.command()
+@hub_option
+@click.option(
+    "--ledger",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The delivery ledger (default: .stormhub/ledger.sqlite in the hub).",
+)
+def status(hub_dir: Path, ledger: Path | None) -> None:
+    """Show the ledger: per update, where it went, with links."""
+    from hub.console import show_status
+
+    show_status(hub_dir, ledger)
+
+
+@main.command()
+@hub_option
+def drill(hub_dir: Path) -> None:
+    """Rehearse: fan out every update to a local simulator of each platform."""
+    from hub.console import run_drill_command
+
+    raise SystemExit(run_drill_command(hub_dir))

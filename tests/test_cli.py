@@ -16,7 +16,8 @@ from tests.conftest import ROOT, HubFactory
 def test_check_ok_on_sample_hub() -> None:
     result = CliRunner().invoke(main, ["check", "--hub", str(ROOT)])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("OK: 29 updates, 12 closures, 17 contacts, 12 tips")
+    assert result.stdout.startswith("OK: 29 updates, 12 closures, 17 contacts, 12 tips")
+    assert "warning: channels.yaml:18:5: x: environment variables X_API_KEY" in result.stderr
 
 
 def test_check_lists_every_problem_and_exits_2(make_hub: HubFactory) -> None:

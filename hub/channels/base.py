@@ -1,0 +1,213 @@
+"""The channel seam: ``render`` (pure) makes a :class:`Post`, ``publish`` sends it.
+
+A platform is one subclass in ``hub/channels/<type>.py``. What it can do is
+declared as class attributes, which the fan-out reads instead of asking ``if``
+questions: ``max_chars``, ``counts_urls_as``, ``supports_edit``, ...
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, Generic, Literal, TypeVar
+
+from hub.model import Severity
+from hub.text import fit, plain_text
+
+if TYPE_CHECKING:
+    from hub.config import ChannelConfig
+    from hub.model import Hub, Update
+
+
+@dataclass(frozen=True)
+class Post:
+    """What one channel will send for one update: already fitted to the platform."""
+
+    update_id: str
+    revision: str
+    parts: tuple[str, ...]  # one per post of a thread; one when it fits
+    link: str
+    limit: int
+    lengths: tuple[int, ...]
+    subject: str = ""
+    html: str = ""
+    image: str | None = None  # absolute URL
+    alt: str | None = None
+    extra: dict[str, object] = field(default_factory=dict, compare=False)
+
+    @property
+    def text(self) -> str:
+        return self.parts[0]
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Where a post landed: the platform's ids (one per thread part) and its public URL."""
+
+    remote_id: str
+    url: str | None = None
+    ids: tuple[str, ...] = ()
+
+    @property
+    def last_id(self) -> str:
+        return self.ids[-1] if self.ids else self.remote_id
+
+
+class PublishError(Exception):
+    """A platform refused or failed a request.
+
+    Args:
+        message: what happened and what to do about it; never holds a secret.
+        transient: worth retrying (timeouts, resets, 5xx, 429).
+        retry_after: seconds the platform asked us to wait, if it said.
+        status: the HTTP status, when there was one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.transient = transient
+        self.retry_after = retry_after
+        self.status = status
+
+
+def error_for_status(
+    platform: str,
+    status: int,
+    detail: str,
+    *,
+    retry_after: float | None = None,
+    fix_credentials: str = "check the channel's credentials",
+) -> PublishError:
+    """A :class:`PublishError` for an HTTP status, saying what to fix."""
+    if status == 429:
+        return PublishError(
+            f"{platform} rate limit reached; retrying", transient=True,
+            retry_after=retry_after, status=status,
+        )  # fmt: skip
+    if status >= 500:
+        return PublishError(
+            f"{platform} server error {status}: {detail}", transient=True,
+            retry_after=retry_after, status=status,
+        )  # fmt: skip
+    if status in (401, 403):
+        return PublishError(
+            f"{platform} rejected the credentials ({status}: {detail}): {fix_credentials}",
+            transient=False,
+            status=status,
+        )
+    return PublishError(
+        f"{platform} refused the post ({status}: {detail})", transient=False, status=status
+    )
+
+
+C = TypeVar("C", bound="ChannelConfig")
+
+
+class Channel(ABC, Generic[C]):
+    """One configured destination for live updates."""
+
+    type: ClassVar[str]
+    max_chars: ClassVar[int] = 500
+    counts_urls_as: ClassVar[int | None] = None
+    supports_edit: ClassVar[bool] = False
+    supports_delete: ClassVar[bool] = False
+    supports_threads: ClassVar[bool] = False
+    takes_images: ClassVar[bool] = False
+    idempotent: ClassVar[bool] = False  # the platform itself ignores a repeated request key
+    can_find: ClassVar[bool] = False  # can look up an earlier post by its permalink
+
+    def __init__(self, config: C, hub: Hub) -> None:
+        self.config = config
+        self.hub = hub
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def limit(self) -> int:
+        return self.max_chars
+
+    @abstractmethod
+    def length(self, text: str) -> int:
+        """The platform's own count of *text*."""
+
+    # --- rendering (pure) ---------------------------------------------------------
+
+    def body_text(self, update: Update, *, correction: bool = False) -> str:
+        """Title, text and hashtags as plain text, without the permalink."""
+        prefix = ""
+        if correction:
+            prefix = "Correction: "
+        elif update.severity.rank >= Severity.WARNING.rank:
+            prefix = f"{update.severity.label.upper()}: "
+        text = f"{prefix}{update.title}\n\n{plain_text(update.body)}"
+        if self.config.hashtags:
+            text += "\n\n" + " ".join(f"#{tag}" for tag in self.config.hashtags)
+        return text
+
+    def render(self, update: Update, *, correction: bool = False) -> Post:
+        """The update as this platform's post, fitted to its limit; no I/O."""
+        link = self.hub.url(self.hub.update_path(update))
+        wanted = getattr(self.config, "long_posts", "thread")
+        mode: Literal["thread", "truncate"] = (
+            "thread" if self.supports_threads and wanted == "thread" else "truncate"
+        )
+        parts = fit(
+            self.body_text(update, correction=correction),
+            length=self.length,
+            limit=self.limit,
+            link=link,
+            mode=mode,
+        )
+        return Post(
+            update_id=update.id,
+            revision=update.revision,
+            parts=tuple(parts),
+            link=link,
+            limit=self.limit,
+            lengths=tuple(self.length(p) for p in parts),
+            subject=update.title,
+            image=self.hub.url(update.image) if update.image and self.takes_images else None,
+            alt=update.alt if update.image and self.takes_images else None,
+        )
+
+    # --- talking to the platform ----------------------------------------------------
+
+    @abstractmethod
+    def publish(self, post: Post, key: str) -> Receipt:
+        """Send *post*; *key* is stable for this delivery, for platform idempotency."""
+
+    def find(self, post: Post) -> Receipt | None:
+        """An earlier post of this delivery on the platform (after a crash), if any."""
+        return None
+
+    def edit(self, receipt: Receipt, post: Post) -> Receipt:
+        raise NotImplementedError(f"{self.type} posts cannot be edited")
+
+    def delete(self, receipt: Receipt) -> None:
+        raise NotImplementedError(f"{self.type} posts cannot be deleted")
+
+    def reply(self, receipt: Receipt, post: Post, key: str) -> Receipt:
+        """Post *post* as a reply under *receipt* (a thread continuation)."""
+        return self.publish(post, key)
+
+    def render_correction(self, update: Update) -> Post:
+        """The corrected update: its new text for an edit, else marked "Correction:"."""
+        return self.render(update, correction=not self.supports_edit)
+
+    def correct(self, receipt: Receipt, post: Post, key: str) -> Receipt:
+        """Apply a correction: edit in place, else a reply marked Correction, else anew."""
+        if self.supports_edit:
+            return self.edit(receipt, post)
+        return self.reply(receipt, post, key)
+
+    def close(self) -> None:
+        """Release connections."""

@@ -1,0 +1,215 @@
+"""The delivery ledger: SQLite (WAL), one row per (update, channel, action).
+
+A delivery is *claimed* (committed) before the request goes out and *recorded*
+after, so a fan-out that dies between the two leaves a claimed row behind; the
+next run knows to check before posting again. ``action`` is ``post``,
+``correct:<revision>`` or ``retract``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    update_id   TEXT NOT NULL,
+    channel     TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    revision    TEXT NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('claimed', 'delivered', 'failed')),
+    remote_id   TEXT,
+    remote_url  TEXT,
+    remote_ids  TEXT,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    claimed_by  TEXT,
+    claimed_at  TEXT,
+    done_at     TEXT,
+    PRIMARY KEY (update_id, channel, action)
+);
+CREATE TABLE IF NOT EXISTS channels (
+    channel    TEXT PRIMARY KEY,
+    first_used TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Row:
+    update_id: str
+    channel: str
+    action: str
+    revision: str
+    state: str
+    remote_id: str | None
+    remote_url: str | None
+    remote_ids: tuple[str, ...]
+    attempts: int
+    last_error: str | None
+    claimed_by: str | None
+    claimed_at: str | None
+    done_at: str | None
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+def me() -> str:
+    """The current process as written in claims: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim_is_live(claimed_by: str | None) -> bool:
+    """Whether the process that claimed a delivery is still running on this host."""
+    if not claimed_by:
+        return False
+    host, _, pid = claimed_by.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if claimed_by == me():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Ledger:
+    """One connection per thread; open one per worker."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")  # a recorded delivery survives power loss
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @staticmethod
+    def _row(raw: sqlite3.Row | None) -> Row | None:
+        if raw is None:
+            return None
+        data: dict[str, Any] = dict(raw)
+        data["remote_ids"] = tuple(json.loads(data["remote_ids"] or "[]"))
+        return Row(**data)
+
+    def get(self, update_id: str, channel: str, action: str = "post") -> Row | None:
+        return self._row(
+            self.db.execute(
+                "SELECT * FROM deliveries WHERE update_id=? AND channel=? AND action=?",
+                (update_id, channel, action),
+            ).fetchone()
+        )
+
+    def rows(self) -> list[Row]:
+        cursor = self.db.execute("SELECT * FROM deliveries ORDER BY update_id, channel, action")
+        return [r for r in map(self._row, cursor.fetchall()) if r is not None]
+
+    def claim(
+        self, update_id: str, channel: str, action: str, revision: str
+    ) -> tuple[Row | None, bool]:
+        """Claim a delivery for this process.
+
+        Returns:
+            The row as it was before (None if new), and whether the claim was
+            taken: not when the delivery is done or held by another live process.
+        """
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            before = self.get(update_id, channel, action)
+            if before is not None and (
+                before.state == "delivered"
+                or (before.state == "claimed" and before.claimed_by != me()
+                    and claim_is_live(before.claimed_by))
+            ):  # fmt: skip
+                self.db.execute("COMMIT")
+                return before, False
+            self.db.execute(
+                """INSERT INTO deliveries (update_id, channel, action, revision, state,
+                       attempts, claimed_by, claimed_at)
+                   VALUES (?, ?, ?, ?, 'claimed', 1, ?, ?)
+                   ON CONFLICT (update_id, channel, action) DO UPDATE SET
+                       state='claimed', revision=excluded.revision,
+                       attempts=attempts + 1, claimed_by=excluded.claimed_by,
+                       claimed_at=excluded.claimed_at""",
+                (update_id, channel, action, revision, me(), _now()),
+            )
+            self.db.execute("COMMIT")
+            return before, True
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def retry(self, update_id: str, channel: str, action: str) -> None:
+        """Count one more attempt at a claimed delivery."""
+        self.db.execute(
+            "UPDATE deliveries SET attempts=attempts + 1 "
+            "WHERE update_id=? AND channel=? AND action=?",
+            (update_id, channel, action),
+        )
+
+    def record(
+        self,
+        update_id: str,
+        channel: str,
+        action: str,
+        *,
+        remote_id: str,
+        remote_url: str | None,
+        remote_ids: tuple[str, ...],
+    ) -> None:
+        self.db.execute(
+            """UPDATE deliveries SET state='delivered', remote_id=?, remote_url=?,
+                   remote_ids=?, last_error=NULL, claimed_by=NULL, done_at=?
+               WHERE update_id=? AND channel=? AND action=?""",
+            (remote_id, remote_url, json.dumps(list(remote_ids)), _now(),
+             update_id, channel, action),
+        )  # fmt: skip
+
+    def fail(self, update_id: str, channel: str, action: str, error: str) -> None:
+        self.db.execute(
+            """UPDATE deliveries SET state='failed', last_error=?, claimed_by=NULL, done_at=?
+               WHERE update_id=? AND channel=? AND action=?""",
+            (error, _now(), update_id, channel, action),
+        )
+
+    def register(self, channels: list[str], now: dt.datetime) -> dict[str, dt.datetime | None]:
+        """When each channel joined the hub; None for those there from the first fan-out.
+
+        The first fan-out ever (no channel known yet) starts every channel at the
+        beginning; a channel added later starts at the moment it is first seen.
+        """
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            known = dict(self.db.execute("SELECT channel, first_used FROM channels").fetchall())
+            stamp = now.isoformat() if known else ""
+            for name in channels:
+                if name not in known:
+                    self.db.execute("INSERT INTO channels VALUES (?, ?)", (name, stamp))
+                    known[name] = stamp
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return {n: dt.datetime.fromisoformat(known[n]) if known[n] else None for n in channels}
