@@ -123,3 +123,23 @@ def drill(hub_dir: Path) -> None:
     from hub.console import run_drill_command
 
     raise SystemExit(run_drill_command(hub_dir))
+
+
+@main.command()
+@hub_option
+@click.argument("update_id")
+@click.option("--reason", default="", help="One sentence shown with the retraction notice.")
+@click.option(
+    "--ledger",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The delivery ledger (default: .stormhub/ledger.sqlite in the hub).",
+)
+def retract(hub_dir: Path, update_id: str, reason: str, ledger: Path | None) -> None:
+    """Take UPDATE_ID back: delete its posts where possible, else post a notice."""
+    from hub.authoring import mark_retracted
+    from hub.console import run_fanout
+
+    path = mark_retracted(hub_dir, update_id, reason)
+    click.echo(f"Marked {path} as retracted; rebuild the site to show it.")
+    raise SystemExit(run_fanout(hub_dir, ledger))

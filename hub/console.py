@@ -28,7 +28,7 @@ def _progress_table(counts: dict[str, dict[str, int]], last: dict[str, str]) -> 
     for name, c in counts.items():
         table.add_row(
             name,
-            str(c.get("posted", 0) + c.get("corrected", 0)),
+            str(c.get("posted", 0) + c.get("corrected", 0) + c.get("retracted", 0)),
             str(c.get("failed", 0)),
             str(c.get("already", 0) + c.get("busy", 0) + c.get("skipped", 0)),
             last.get(name, ""),
@@ -65,7 +65,7 @@ def summary_table(report: Report, channels: list[str]) -> Table:
     by_channel = report.by_channel()
     for name in channels:
         outcomes = by_channel.get(name, [])
-        posted = sum(o.status in ("posted", "corrected") for o in outcomes)
+        posted = sum(o.status in ("posted", "corrected", "retracted") for o in outcomes)
         failed = [o for o in outcomes if o.status == "failed"]
         skipped = sum(o.status in ("already", "busy", "skipped") for o in outcomes)
         last = (

@@ -116,7 +116,7 @@ def scan_markdown(text: str, own_host: str) -> list[tuple[int, int, str]]:
 
 # --- Files -------------------------------------------------------------------------
 
-_FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*\r?$\n?", re.S | re.M)
+FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*\r?$\n?", re.S | re.M)
 
 
 @dataclass
@@ -131,7 +131,7 @@ def _front_matter(path: Path, out: Collector) -> _Doc | None:
     if text is None:
         return None
     src = Source(out.rel(path))
-    match = _FRONT.match(text)
+    match = FRONT_MATTER.match(text)
     if not match:
         out.problems.append(
             Problem(

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from hub.config import ChannelConfig
     from hub.model import Hub, Update
 
-Status = Literal["posted", "corrected", "already", "skipped", "failed", "busy"]
+Status = Literal["posted", "corrected", "retracted", "already", "skipped", "failed", "busy"]
 DEFAULT_LEDGER = Path(".stormhub/ledger.sqlite")
 
 
@@ -60,7 +60,7 @@ class RetryPolicy:
 @dataclass(frozen=True)
 class Task:
     update: Update
-    action: str  # "post" or "correct:<revision>"
+    action: str  # "post", "correct:<revision>" or "retract"
     reply_to: Receipt | None = None  # the post a correction or superseding update answers
 
 
@@ -143,6 +143,11 @@ class Fanout:
 
     def _tasks_for(self, ledger: Ledger, channel: str, update: Update) -> list[Task]:
         post = ledger.get(update.id, channel)
+        if update.retracted is not None:
+            done = ledger.get(update.id, channel, "retract")
+            if post is None or post.state != "delivered" or (done and done.state == "delivered"):
+                return []  # never posted here, or already taken back
+            return [Task(update, "retract", reply_to=_receipt(post))]
         if post is None or post.state != "delivered":
             original = ledger.get(update.supersedes, channel) if update.supersedes else None
             return [Task(update, "post", reply_to=_receipt(original))]
@@ -214,11 +219,12 @@ class Fanout:
         self, ledger: Ledger, channel: Channel[Any], task: Task, secrets: list[str]
     ) -> Outcome:
         update, action, name = task.update, task.action, channel.name
-        post = (
-            channel.render(update)
-            if action == "post" and task.reply_to is None
-            else channel.render_correction(update)
-        )
+        if action == "retract":
+            post = channel.render(update, retraction=True)
+        elif action == "post" and task.reply_to is None:
+            post = channel.render(update)
+        else:
+            post = channel.render_correction(update)
         before, taken = ledger.claim(update.id, name, action, update.revision)
         if before is not None and before.state == "delivered":
             return Outcome(name, update.id, action, "already", url=before.remote_url)
@@ -258,6 +264,8 @@ class Fanout:
                     receipt = channel.publish(post, key)
                 elif action == "post":
                     receipt = channel.reply(task.reply_to, post, key)
+                elif action == "retract":
+                    receipt = channel.retract(task.reply_to, update, key)
                 else:
                     receipt = channel.correct(task.reply_to, post, key)
             except PublishError as exc:
@@ -281,7 +289,13 @@ class Fanout:
                 ledger.fail(update.id, name, action, message)
                 return Outcome(name, update.id, action, "failed", error=message)
             self._record(ledger, update.id, name, action, receipt)
-            status: Status = "posted" if action == "post" else "corrected"
+            status: Status = (
+                "posted"
+                if action == "post"
+                else "retracted"
+                if action == "retract"
+                else "corrected"
+            )
             return Outcome(name, update.id, action, status, url=receipt.url)
         raise AssertionError("unreachable: the loop returns on its last attempt")
 

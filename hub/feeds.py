@@ -37,6 +37,9 @@ def entry_html(hub: Hub, update: Update) -> str:
     """The update's body as HTML with absolute links, led by a notice if it is a correction."""
     url = hub.url(hub.update_path(update))
     parts = []
+    if update.retracted:
+        reason = f" {escape(update.retraction)}" if update.retraction else ""
+        parts.append(f"<p><strong>Retracted:</strong> please disregard this update.{reason}</p>")
     if update.supersedes:
         old = hub.update(update.supersedes)
         parts.append(
@@ -74,7 +77,7 @@ def _entry(hub: Hub, fe: FeedEntry, update: Update) -> None:
     body = entry_html(hub, update)
     fe.id(url)
     fe.guid(url, permalink=True)
-    fe.title(update.title)
+    fe.title(f"Retracted: {update.title}" if update.retracted else update.title)
     fe.link(href=url, rel="alternate")
     fe.published(update.time)
     fe.updated(update.time)
@@ -123,7 +126,7 @@ def json_feed(hub: Hub, now: dt.datetime) -> bytes:
         item: dict[str, Any] = {
             "id": url,
             "url": url,
-            "title": update.title,
+            "title": f"Retracted: {update.title}" if update.retracted else update.title,
             "content_html": entry_html(hub, update),
             "content_text": plain_text(update.body),
             "date_published": _rfc3339(update.time),

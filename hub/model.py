@@ -243,6 +243,8 @@ class Update(_Model):
     alt: str | None = None
     supersedes: Slug | None = None
     expires: AwareUTC | None = None
+    retracted: AwareUTC | None = Field(None, description="set by `stormhub retract`")
+    retraction: str = Field("", description="why it was retracted, shown with the notice")
 
     @model_validator(mode="after")
     def _coherent(self) -> Update:
@@ -254,6 +256,8 @@ class Update(_Model):
             raise FieldProblem("expires", "expires must be later than time")
         if self.supersedes == self.id:
             raise FieldProblem("supersedes", "an update cannot supersede itself")
+        if self.retraction and self.retracted is None:
+            raise FieldProblem("retraction", "retraction is set but retracted: (the time) is not")
         return self
 
     @cached_property

@@ -301,3 +301,40 @@ def test_fanout_status_and_preview_commands(make_hub: HubFactory) -> None:
     assert "/500" in preview.output
     missing = runner.invoke(main, ["preview", "--hub", str(root), "nope"])
     assert missing.exit_code == 1 and "no update 'nope'" in missing.output
+
+
+def test_retraction_replies_with_a_notice_and_marks_the_site(
+    make_hub: HubFactory, tmp_path: Path
+) -> None:
+    from hub.authoring import mark_retracted
+    from hub.site import pages
+
+    root = three_updates(make_hub)
+    ledger = tmp_path / "l.sqlite"
+    run(load_hub(root), configs("one"), ledger)
+    mark_retracted(root, "b", "It was posted by mistake.", now=NOW)
+    hub = load_hub(root)
+    assert hub.update("b").retracted == NOW
+    report = run(hub, configs("one"), ledger)
+    assert [(o.update_id, o.status) for o in report.outcomes] == [("b", "retracted")]
+    kind, update_id, text = ScriptedChannel.sent["one"][-1]
+    assert (kind, update_id) == ("reply-to:one-2", "b")
+    assert text.startswith(
+        "Retracted: Update B. Please disregard this update. It was posted by mistake."
+    )
+    assert run(hub, configs("one"), ledger).outcomes == []
+    page = pages.update_page(hub, hub.update("b"), NOW)
+    assert '!!! danger "This update was retracted"' in page
+    with pytest.raises(Exception, match="already retracted"):
+        mark_retracted(root, "b")
+
+
+def test_retracted_updates_are_not_posted_to_new_channels(
+    make_hub: HubFactory, tmp_path: Path
+) -> None:
+    from hub.authoring import mark_retracted
+
+    root = three_updates(make_hub)
+    mark_retracted(root, "a", now=NOW)
+    run(load_hub(root), configs("fresh"), tmp_path / "l.sqlite")
+    assert [u for _, u, _ in ScriptedChannel.sent["fresh"]] == ["b", "c"]

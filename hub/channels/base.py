@@ -141,8 +141,13 @@ class Channel(ABC, Generic[C]):
 
     # --- rendering (pure) ---------------------------------------------------------
 
-    def body_text(self, update: Update, *, correction: bool = False) -> str:
+    def body_text(
+        self, update: Update, *, correction: bool = False, retraction: bool = False
+    ) -> str:
         """Title, text and hashtags as plain text, without the permalink."""
+        if retraction:
+            reason = f" {update.retraction}" if update.retraction else ""
+            return f"Retracted: {update.title}. Please disregard this update.{reason}"
         prefix = ""
         if correction:
             prefix = "Correction: "
@@ -153,7 +158,7 @@ class Channel(ABC, Generic[C]):
             text += "\n\n" + " ".join(f"#{tag}" for tag in self.config.hashtags)
         return text
 
-    def render(self, update: Update, *, correction: bool = False) -> Post:
+    def render(self, update: Update, *, correction: bool = False, retraction: bool = False) -> Post:
         """The update as this platform's post, fitted to its limit; no I/O."""
         link = self.hub.url(self.hub.update_path(update))
         wanted = getattr(self.config, "long_posts", "thread")
@@ -161,7 +166,7 @@ class Channel(ABC, Generic[C]):
             "thread" if self.supports_threads and wanted == "thread" else "truncate"
         )
         parts = fit(
-            self.body_text(update, correction=correction),
+            self.body_text(update, correction=correction, retraction=retraction),
             length=self.length,
             limit=self.limit,
             link=link,
@@ -202,6 +207,13 @@ class Channel(ABC, Generic[C]):
     def render_correction(self, update: Update) -> Post:
         """The corrected update: its new text for an edit, else marked "Correction:"."""
         return self.render(update, correction=not self.supports_edit)
+
+    def retract(self, receipt: Receipt, update: Update, key: str) -> Receipt:
+        """Take a post back: delete it where the platform allows, else reply with a notice."""
+        if self.supports_delete:
+            self.delete(receipt)
+            return receipt
+        return self.reply(receipt, self.render(update, retraction=True), key)
 
     def correct(self, receipt: Receipt, post: Post, key: str) -> Receipt:
         """Apply a correction: edit in place, else a reply marked Correction, else anew."""

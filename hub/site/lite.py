@@ -59,6 +59,8 @@ def render_lite(hub: Hub, now: dt.datetime) -> str:
     out.append("<h2>Latest updates</h2>")
     for update in hub.updates[:LITE_UPDATES]:
         correction = " (correction)" if update.supersedes else ""
+        if update.retracted:
+            correction += " (retracted: please disregard)"
         out += [
             f'<h3><a href="../updates/{update.id}/">{escape(update.title)}</a></h3>',
             f"<p><small>{escape(update.severity.label)}{correction}, "

@@ -95,7 +95,8 @@ def _update_entry(hub: Hub, update: Update, here: str, *, level: int, full: bool
         f"{heading} [{esc(update.title)}]({link})",
         "",
         f"{badge(update.severity)} {when(hub, update.time)}"
-        + (" · <strong>Correction</strong>" if update.supersedes else ""),
+        + (" · <strong>Correction</strong>" if update.supersedes else "")
+        + (" · <strong>Retracted</strong>" if update.retracted else ""),
         "",
         update.body if full else esc(summary(update)),
         "",
@@ -250,6 +251,14 @@ def update_page(hub: Hub, update: Update, now: dt.datetime) -> str:
         f"{badge(update.severity)} {when(hub, update.time)}",
         "",
     ]
+    if update.retracted is not None:
+        reason = f" {esc(update.retraction)}" if update.retraction else ""
+        parts += [
+            '!!! danger "This update was retracted"',
+            "",
+            f"    Retracted {when(hub, update.retracted)}: please disregard it.{reason}",
+            "",
+        ]
     correction = hub.corrections.get(update.id)
     if correction is not None:
         link = _link(f"updates/{correction.id}.md", here)
