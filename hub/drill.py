@@ -75,6 +75,9 @@ def run_drill(
         if config.enabled:
             platform = platform_for(config.type)
             if platform is not None:
+                limit = getattr(config, "max_characters", None)
+                if limit is not None and hasattr(platform, "max_characters"):
+                    platform.max_characters = limit  # the instance limit the channel is set to
                 platforms[config.name] = platform  # one simulated platform per channel
     with Simulator(platforms) as sim:
         pointed = []

@@ -15,6 +15,7 @@ so there, and only there, a crash in that window can double-post.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import random
 import threading
@@ -32,8 +33,6 @@ from hub.content import now_utc
 from hub.ledger import Ledger, Row
 
 if TYPE_CHECKING:
-    import datetime as dt
-
     from hub.config import ChannelConfig
     from hub.model import Hub, Update
 
@@ -231,17 +230,20 @@ class Fanout:
         if not taken:
             return Outcome(name, update.id, action, "busy", error="another fan-out is sending it")
         if before is not None and before.state == "claimed":
-            found = self._recover(channel, post)
+            found = self._recover(channel, post, _age(before))
             if found is not None:
                 self._record(ledger, update.id, name, action, found)
                 return Outcome(name, update.id, action, "posted", url=found.url)
         key = delivery_key(update.id, name, action)
         return self._attempt(ledger, channel, task, post, key, secrets)
 
-    def _recover(self, channel: Channel[Any], post: Post) -> Receipt | None:
+    def _recover(self, channel: Channel[Any], post: Post, age: float) -> Receipt | None:
         """Look for a post that a crash between request and record left unrecorded."""
-        if channel.idempotent or not channel.can_find:
-            return None  # idempotent platforms dedupe the repeated request themselves
+        window = channel.idempotency_window
+        if channel.idempotent and (window is None or age < window * 0.9):
+            return None  # the platform dedupes the repeated request itself
+        if not channel.can_find:
+            return None
         try:
             return channel.find(post)
         except PublishError:
@@ -309,6 +311,14 @@ class Fanout:
             remote_url=receipt.url,
             remote_ids=receipt.ids or (receipt.remote_id,),
         )
+
+
+def _age(row: Row) -> float:
+    """Seconds since *row* was claimed."""
+    if not row.claimed_at:
+        return 0.0
+    claimed = dt.datetime.fromisoformat(row.claimed_at)
+    return (dt.datetime.now(dt.UTC) - claimed).total_seconds()
 
 
 def _receipt(row: Row | None) -> Receipt | None:

@@ -121,6 +121,7 @@ class Channel(ABC, Generic[C]):
     supports_threads: ClassVar[bool] = False
     takes_images: ClassVar[bool] = False
     idempotent: ClassVar[bool] = False  # the platform itself ignores a repeated request key
+    idempotency_window: ClassVar[float | None] = None  # seconds it remembers keys; None: always
     can_find: ClassVar[bool] = False  # can look up an earlier post by its permalink
 
     def __init__(self, config: C, hub: Hub) -> None:

@@ -1,0 +1,297 @@
+"""``mastodon``: statuses on a Mastodon instance, through Mastodon.py.
+
+A long update becomes a thread (each part a reply to the one before); a correction
+edits every part in place (``PUT /api/v1/statuses/:id``). Every ``POST`` carries an
+``Idempotency-Key`` derived from the delivery key: Mastodon keeps it for an hour
+and answers a repeated key with the status it already made (``PostStatusService``),
+so a retry or a rerun after a crash never posts twice within that hour.
+
+Images are not sent yet (``takes_images`` is False): that needs ``POST /api/v2/media``
+and waiting for the upload to be processed before the status can use it.
+
+The client is built on first use, never in ``__init__``: ``stormhub preview``
+builds channels only to render, without credentials or network.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+import time
+from email.utils import parsedate_to_datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from mastodon import (
+    Mastodon,
+    MastodonAPIError,
+    MastodonError,
+    MastodonNetworkError,
+    MastodonRatelimitError,
+)
+
+from hub import __version__
+from hub.channels.base import Channel, Post, PublishError, Receipt, error_for_status
+from hub.config import MastodonConfig, MissingSecret
+from hub.text import mastodon_length
+
+if TYPE_CHECKING:
+    from hub.model import Hub
+
+PLATFORM = "Mastodon"
+_HREF = re.compile(r"""href=["']([^"']+)["']""")
+
+
+def _parse_instant(value: str) -> float | None:
+    """An ``X-RateLimit-Reset`` value as a Unix time: ISO 8601 (Mastodon) or seconds."""
+    value = value.strip()
+    if value.isdigit():
+        return float(value)  # GoToSocial and others send Unix seconds
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.timestamp()
+
+
+def _parse_http_date(value: str) -> float | None:
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def retry_after(headers: dict[str, str], now: float | None = None) -> float | None:
+    """Seconds to wait, from ``Retry-After`` if sent, else from ``X-RateLimit-Reset``.
+
+    *headers* has lower-case names. The reset instant is measured against the
+    response's own ``Date`` when there is one, so a skewed local clock does not matter.
+    """
+    server_now = _parse_http_date(headers.get("date", "")) or now or time.time()
+    value = headers.get("retry-after", "").strip()
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            when = _parse_http_date(value)
+            if when is not None:
+                return max(0.0, when - server_now)
+    reset = _parse_instant(headers.get("x-ratelimit-reset", ""))
+    if reset is not None:
+        return max(0.0, reset - server_now)
+    return None
+
+
+class MastodonChannel(Channel[MastodonConfig]):
+    type = "mastodon"
+    counts_urls_as = 23  # StatusLengthValidator::URL_PLACEHOLDER_CHARS
+    supports_edit = True  # PUT /api/v1/statuses/:id (Mastodon 3.5+)
+    supports_delete = True
+    supports_threads = True
+    takes_images = False  # media upload not implemented yet
+    idempotent = True  # Idempotency-Key: same key within an hour -> the same status
+    idempotency_window = 3600.0
+    can_find = True  # the account's recent statuses, searched for the permalink
+    length = partial(mastodon_length, url_length=23)
+
+    def __init__(self, config: MastodonConfig, hub: Hub) -> None:
+        super().__init__(config, hub)
+        self._client: Mastodon | None = None
+        self._token = ""
+        self._headers: dict[str, str] | None = None  # of the last response, lower-case
+        self._account_id: str | None = None
+
+    @property
+    def limit(self) -> int:
+        return self.config.max_characters
+
+    @property
+    def base_url(self) -> str:
+        return str(self.config.api_base_url).rstrip("/")
+
+    # --- the client ------------------------------------------------------------------
+
+    def _api(self) -> Mastodon:
+        if self._client is None:
+            try:
+                token = self.config.secret("access_token").get_secret_value()
+            except MissingSecret as exc:
+                raise PublishError(
+                    f"environment variable {', '.join(exc.names)} not set: set it to the "
+                    "Mastodon access token, or set enabled: false",
+                    transient=False,
+                ) from None
+            client = Mastodon(
+                access_token=token,
+                api_base_url=self.base_url,
+                request_timeout=self.config.timeout,
+                ratelimit_method="throw",  # fail fast; the fan-out decides when to retry
+                version_check_mode="none",  # no GET /api/v1/instance behind our back
+                user_agent=f"stormhub/{__version__}",
+            )
+            client.session.hooks["response"].append(self._remember)
+            self._token, self._client = token, client
+        return self._client
+
+    def _remember(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        """Response hook (requests): keep the headers, which Mastodon.py's errors lack."""
+        headers = response.headers
+        self._headers = {name.lower(): value for name, value in headers.items()}
+        # Mastodon.py raises MastodonRatelimitError while reading an X-RateLimit-Reset it
+        # cannot parse, even on a 200: the post would be made but reported as failed.
+        for name, parse in (("X-RateLimit-Reset", _parse_instant), ("Date", _parse_http_date)):
+            value = headers.get(name)
+            if value is not None and parse(value) is None:
+                del headers[name]
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """One Mastodon.py call, its failures as :class:`PublishError`."""
+        api = self._api()
+        self._headers = None
+        try:
+            return getattr(api, method)(*args, **kwargs)
+        except MastodonError as exc:
+            raise self._error(exc) from exc
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._token, "***") if len(self._token) >= 4 else text
+
+    def _env_name(self) -> str:
+        names = self.config.env_names()
+        return names[0] if names else "the access token variable"
+
+    def _error(self, exc: MastodonError) -> PublishError:
+        headers = self._headers or {}
+        wait = retry_after(headers)
+        if isinstance(exc, MastodonRatelimitError):
+            if wait is None and self._client is not None and self._client.ratelimit_reset:
+                wait = max(0.0, float(self._client.ratelimit_reset) - time.time())
+            return error_for_status(PLATFORM, 429, "rate limited", retry_after=wait)
+        if isinstance(exc, MastodonNetworkError):
+            return PublishError(
+                self._scrub(f"{PLATFORM} at {self.base_url} did not answer: {exc}"),
+                transient=True,
+            )
+        if isinstance(exc, MastodonAPIError):
+            # ("Mastodon API returned error", status, reason, the body's "error")
+            rest = list(exc.args[1:4]) + [None] * 3
+            status, reason, message = rest[0], rest[1], rest[2]
+            if not isinstance(status, int):  # a 2xx whose body is not JSON (a proxy's page)
+                return PublishError(
+                    f"{PLATFORM} sent a response that is not the API's JSON; retrying",
+                    transient=True,
+                )
+            detail = str(message or reason or "no details")
+            env = self._env_name()
+            if status == 403:
+                fix = (
+                    "the access token needs the scopes write:statuses, read:statuses and "
+                    f"read:accounts: create one under Preferences > Development and set {env}"
+                )
+            else:
+                fix = f"create a new access token under Preferences > Development and set {env}"
+            return error_for_status(
+                PLATFORM, status, self._scrub(detail), retry_after=wait, fix_credentials=fix
+            )
+        return PublishError(self._scrub(f"Mastodon.py refused the request: {exc}"), transient=False)
+
+    # --- posting ---------------------------------------------------------------------
+
+    def _post(self, text: str, key: str, reply_to: str | None) -> Any:
+        return self._call(
+            "status_post",
+            text,
+            in_reply_to_id=reply_to,
+            idempotency_key=key,
+            visibility=self.config.visibility,
+        )
+
+    def _thread(self, parts: tuple[str, ...], key: str, reply_to: str | None) -> list[Any]:
+        """Post *parts*, each a reply to the one before; part n's key is ``key-n``."""
+        statuses = []
+        for number, text in enumerate(parts, 1):
+            status = self._post(text, key if number == 1 else f"{key}-{number}", reply_to)
+            statuses.append(status)
+            reply_to = str(status["id"])
+        return statuses
+
+    @staticmethod
+    def _receipt(statuses: list[Any]) -> Receipt:
+        first = statuses[0]
+        return Receipt(
+            remote_id=str(first["id"]),
+            url=first.get("url") or first.get("uri"),
+            ids=tuple(str(s["id"]) for s in statuses),
+        )
+
+    def publish(self, post: Post, key: str) -> Receipt:
+        return self._receipt(self._thread(post.parts, key, None))
+
+    def reply(self, receipt: Receipt, post: Post, key: str) -> Receipt:
+        return self._receipt(self._thread(post.parts, key, receipt.last_id))
+
+    def correct(self, receipt: Receipt, post: Post, key: str) -> Receipt:
+        return self._edit(receipt, post, key)
+
+    def edit(self, receipt: Receipt, post: Post) -> Receipt:
+        return self._edit(receipt, post, f"stormhub-edit-{receipt.remote_id}-{post.revision}")
+
+    def _edit(self, receipt: Receipt, post: Post, key: str) -> Receipt:
+        """Edit each part in place; add parts as replies, delete parts no longer needed."""
+        ids = list(receipt.ids or (receipt.remote_id,))
+        statuses: list[Any] = []
+        for number, text in enumerate(post.parts, 1):
+            if number <= len(ids):
+                statuses.append(self._call("status_update", ids[number - 1], status=text))
+            else:
+                statuses.append(self._post(text, f"{key}-{number}", str(statuses[-1]["id"])))
+        for stale in reversed(ids[len(post.parts) :]):
+            self._delete(stale)
+        return self._receipt(statuses)
+
+    def _delete(self, status_id: str) -> None:
+        try:
+            self._call("status_delete", status_id)
+        except PublishError as exc:
+            if exc.status != 404:  # already gone is what we wanted
+                raise
+
+    def delete(self, receipt: Receipt) -> None:
+        for status_id in reversed(receipt.ids or (receipt.remote_id,)):
+            self._delete(status_id)
+
+    # --- recovery --------------------------------------------------------------------
+
+    def find(self, post: Post) -> Receipt | None:
+        """The oldest of the account's last 40 statuses linking *post*'s permalink."""
+        if self._account_id is None:
+            self._account_id = str(self._call("account_verify_credentials")["id"])
+        statuses = list(
+            self._call("account_statuses", self._account_id, limit=40, exclude_reblogs=True)
+        )
+        matches = [s for s in statuses if post.link in _links(s)]
+        if not matches:
+            return None
+        first = matches[-1]  # newest first: the last match is the original
+        chain = [first]
+        by_parent = {str(s.get("in_reply_to_id")): s for s in statuses}  # oldest reply wins
+        while len(chain) < len(post.parts) and str(chain[-1]["id"]) in by_parent:
+            chain.append(by_parent[str(chain[-1]["id"])])
+        return self._receipt(chain)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.session.close()
+            self._client = None
+
+
+def _links(status: Any) -> set[str]:
+    """The link targets in a status: its content's hrefs and its preview card's URL."""
+    links = {html.unescape(href) for href in _HREF.findall(status.get("content") or "")}
+    card = status.get("card")
+    if card and card.get("url"):
+        links.add(str(card["url"]))
+    return links
