@@ -117,6 +117,8 @@ class PlatformSim(ABC):
 class _Handler(BaseHTTPRequestHandler):
     platform: PlatformSim
     protocol_version = "HTTP/1.1"
+    # Without this, small kept-alive responses wait ~40 ms for Nagle + delayed ACK.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: requests are stored, not logged

@@ -1,0 +1,426 @@
+"""The bluesky channel through the atproto SDK against the simulated PDS."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from atproto_client.models.string_formats import TID_RE
+
+from hub.channels.base import Post, PublishError, Receipt
+from hub.channels.bluesky import BlueskyChannel, record_key
+from hub.config import BlueskyConfig
+from hub.content import load_hub
+from hub.model import Hub
+from hub.simulator import Simulator, status
+from hub.simulator.bluesky import BlueskySim
+from hub.text import bluesky_fits, graphemes, utf8_length
+from tests.channels.bluesky import make
+from tests.conftest import ROOT
+
+PASSWORD = "fake-app-password"
+LINK = "https://hub.example.org/updates/storm-1/"
+
+
+@pytest.fixture(scope="module")
+def hub() -> Hub:
+    return load_hub(ROOT)
+
+
+@pytest.fixture
+def sim() -> Iterator[BlueskySim]:
+    platform = BlueskySim()
+    with Simulator([platform]):
+        yield platform
+
+
+def _config(sim: BlueskySim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> BlueskyConfig:
+    config, env = make(sim.url, tmp_path)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return config
+
+
+@pytest.fixture
+def channel(
+    sim: BlueskySim, hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[BlueskyChannel]:
+    ch = BlueskyChannel(_config(sim, tmp_path, monkeypatch), hub)
+    yield ch
+    ch.close()
+
+
+def _post(*parts: str) -> Post:
+    return Post(
+        update_id="storm-1",
+        revision="r1",
+        parts=parts,
+        link=LINK,
+        limit=300,
+        lengths=tuple(graphemes(p) for p in parts),
+    )
+
+
+def _rkey(uri: str) -> str:
+    return uri.rsplit("/", 1)[1]
+
+
+def _calls(sim: BlueskySim) -> list[str]:
+    return [r.path.removeprefix("/xrpc/") for r in sim.received]
+
+
+# --- construction and text ---------------------------------------------------------------
+
+
+def test_constructing_and_rendering_does_no_network_io(
+    sim: BlueskySim, hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _config(sim, tmp_path, monkeypatch)
+    monkeypatch.delenv("BLUESKY_APP_PASSWORD")  # not even the secret is needed to render
+    channel = BlueskyChannel(config, hub)
+    for update in hub.updates:
+        post = channel.render(update)
+        assert all(bluesky_fits(part) for part in post.parts)
+    assert sim.received == []
+    with pytest.raises(PublishError, match="BLUESKY_APP_PASSWORD is not set") as caught:
+        channel.publish(post, "k")
+    assert caught.value.transient is False
+    assert sim.received == []
+
+
+def test_length_binds_on_bytes_as_well_as_graphemes(channel: BlueskyChannel) -> None:
+    family = "👩‍👩‍👧‍👦"  # one grapheme, 25 bytes
+    text = family * 150
+    assert graphemes(text) == 150 and utf8_length(text) > 3000
+    assert channel.length(text) > channel.limit == 300
+    assert channel.length("a" * 300) == 300
+
+
+def test_link_facets_count_utf8_bytes_after_emoji_and_cjk(
+    channel: BlueskyChannel, sim: BlueskySim, hub: Hub
+) -> None:
+    text = f"台风警报 🌀👩‍👩‍👧 — details: {LINK} (updated)"
+    receipt = channel.publish(_post(text), "facets")
+    stored = sim.get(_rkey(receipt.remote_id))
+    assert stored is not None
+    record = stored.value
+    assert record["text"] == text
+    (facet,) = record["facets"]
+    index = facet["index"]
+    data = text.encode()
+    assert data[index["byteStart"] : index["byteEnd"]].decode() == LINK
+    assert index["byteStart"] == len(text[: text.index(LINK)].encode()) != text.index(LINK)
+    assert facet["features"] == [
+        {"$type": "app.bsky.richtext.facet#link", "uri": LINK},
+    ]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", record["createdAt"])
+    assert record["langs"] == [hub.info.language]
+    assert record["$type"] == "app.bsky.feed.post"
+
+
+def test_configured_hashtags_become_tag_facets(
+    sim: BlueskySim, hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _config(sim, tmp_path, monkeypatch).model_copy(update={"hashtags": ("storm",)})
+    channel = BlueskyChannel(config, hub)
+    text = f"Ünwetter 🌧 {LINK}#storm and #storm #stormy"
+    receipt = channel.publish(_post(text), "tags")
+    channel.close()
+    stored = sim.get(_rkey(receipt.remote_id))
+    assert stored is not None
+    data = text.encode()
+    tags = [
+        data[f["index"]["byteStart"] : f["index"]["byteEnd"]].decode()
+        for f in stored.value["facets"]
+        if f["features"][0]["$type"] == "app.bsky.richtext.facet#tag"
+    ]
+    assert tags == ["#storm"]  # not the one glued to the link, not #stormy
+    starts = [f["index"]["byteStart"] for f in stored.value["facets"]]
+    assert starts == sorted(starts)
+
+
+# --- exactly once ------------------------------------------------------------------------
+
+
+def test_record_keys_are_deterministic_valid_tids() -> None:
+    keys = [record_key(f"stormhub-{i:032x}", part) for i in range(200) for part in range(3)]
+    assert all(TID_RE.match(k) for k in keys)
+    assert len(set(keys)) == len(keys)
+    assert record_key("stormhub-abc") == record_key("stormhub-abc", 0)
+    thread = [record_key("stormhub-abc", part) for part in range(5)]
+    assert thread == sorted(thread)  # a thread's keys sort in order
+    now_tid = (time.time_ns() // 1000) << 10
+    assert all(_tid_value(k) < now_tid < 2**63 for k in keys)  # in the past, top bit 0
+
+
+def _tid_value(tid: str) -> int:
+    alphabet = "234567abcdefghijklmnopqrstuvwxyz"
+    value = 0
+    for char in tid:
+        value = value * 32 + alphabet.index(char)
+    return value
+
+
+def test_publishing_twice_with_one_key_leaves_one_post(
+    channel: BlueskyChannel, sim: BlueskySim, hub: Hub, tmp_path: Path
+) -> None:
+    post = _post("First light: roads closed.", "Second part.")
+    first = channel.publish(post, "stormhub-once")
+    assert _rkey(first.remote_id) == record_key("stormhub-once")
+    sim.received.clear()
+    again = channel.publish(post, "stormhub-once")  # the PDS answers 500: key taken
+    assert again == first
+    assert len(sim.posts()) == 2
+    assert _calls(sim) == [
+        "com.atproto.repo.createRecord",
+        "com.atproto.repo.getRecord",
+        "com.atproto.repo.createRecord",
+        "com.atproto.repo.getRecord",
+    ]
+    # a fresh process (a crash between request and ledger) gets the same answer too
+    fresh = BlueskyChannel(channel.config, hub)
+    assert fresh.publish(post, "stormhub-once") == first
+    fresh.close()
+    assert len(sim.posts()) == 2
+
+
+def test_a_half_sent_thread_resumes_without_repeating_parts(
+    channel: BlueskyChannel, sim: BlueskySim
+) -> None:
+    post = _post("Part one.", "Part two.", "Part three.")
+    channel.publish(_post("Part one."), "stormhub-resume")  # as if the rest failed
+    receipt = channel.publish(post, "stormhub-resume")
+    assert len(receipt.ids) == 3
+    assert [p.value["text"] for p in sim.posts()] == ["Part one.", "Part two.", "Part three."]
+
+
+def test_a_different_post_under_the_key_is_a_permanent_error(
+    channel: BlueskyChannel, sim: BlueskySim
+) -> None:
+    channel.publish(_post("The old text."), "stormhub-clash")
+    with pytest.raises(PublishError, match="already holds a different post") as caught:
+        channel.publish(_post("The new text."), "stormhub-clash")
+    assert caught.value.transient is False
+    assert len(sim.posts()) == 1
+
+
+def test_the_simulated_pds_answers_a_taken_record_key_with_500(
+    channel: BlueskyChannel, sim: BlueskySim
+) -> None:
+    channel.publish(_post("Hello."), "stormhub-500")
+    token = sim._session(next(iter(sim.repos)))["accessJwt"]
+    did = next(iter(sim.repos))
+    body = {
+        "repo": did,
+        "collection": "app.bsky.feed.post",
+        "rkey": record_key("stormhub-500"),
+        "record": {"$type": "app.bsky.feed.post", "text": "Hello.",
+                   "createdAt": "2026-01-01T00:00:00.000Z"},
+    }  # fmt: skip
+    code, answer = _xrpc(sim, "com.atproto.repo.createRecord", body, token)
+    assert code == 500 and answer["error"] == "InternalServerError"
+    code, answer = _xrpc(sim, "com.atproto.repo.createRecord", body, None)
+    assert code == 401 and answer["error"] == "AuthMissing"
+
+
+def _xrpc(sim: BlueskySim, nsid: str, body: Any, token: str | None) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(
+        f"{sim.url}/xrpc/{nsid}", data=json.dumps(body).encode(), headers=headers
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.load(error)
+
+
+# --- threads -----------------------------------------------------------------------------
+
+
+def _reply(sim: BlueskySim, uri: str) -> dict[str, Any]:
+    stored = sim.get(_rkey(uri))
+    assert stored is not None
+    reply: dict[str, Any] = stored.value["reply"]
+    return reply
+
+
+def test_a_thread_and_its_replies_have_the_right_root_and_parent(
+    channel: BlueskyChannel, sim: BlueskySim
+) -> None:
+    receipt = channel.publish(_post("One (1/3)", "Two (2/3)", "Three (3/3)"), "stormhub-t")
+    first, second, third = receipt.ids
+    assert receipt.remote_id == first
+    assert receipt.url == f"https://bsky.app/profile/hub.test/post/{_rkey(first)}"
+    root = sim.get(_rkey(first))
+    assert root is not None and "reply" not in root.value
+    for uri, parent in ((second, first), (third, second)):
+        reply = _reply(sim, uri)
+        assert reply["root"]["uri"] == first
+        assert reply["root"]["cid"] == root.cid
+        assert reply["parent"]["uri"] == parent
+        parent_record = sim.get(_rkey(parent))
+        assert parent_record is not None and reply["parent"]["cid"] == parent_record.cid
+
+    correction = channel.reply(receipt, _post("Correction: A", "Correction: B"), "stormhub-c")
+    assert len(correction.ids) == 2
+    reply = _reply(sim, correction.ids[0])
+    assert (reply["root"]["uri"], reply["parent"]["uri"]) == (first, third)
+    reply = _reply(sim, correction.ids[1])
+    assert (reply["root"]["uri"], reply["parent"]["uri"]) == (first, correction.ids[0])
+
+    # a reply to the correction stays in the original thread
+    later = channel.correct(correction, _post("Correction: C"), "stormhub-c2")
+    reply = _reply(sim, later.remote_id)
+    assert (reply["root"]["uri"], reply["parent"]["uri"]) == (first, correction.ids[1])
+
+
+def test_a_reply_to_a_deleted_post_goes_out_on_its_own(
+    channel: BlueskyChannel, sim: BlueskySim
+) -> None:
+    receipt = channel.publish(_post("Original."), "stormhub-gone")
+    channel.delete(receipt)
+    answer = channel.reply(receipt, _post("Correction: new."), "stormhub-gone-c")
+    stored = sim.get(_rkey(answer.remote_id))
+    assert stored is not None and "reply" not in stored.value
+
+
+def test_delete_removes_every_part(channel: BlueskyChannel, sim: BlueskySim) -> None:
+    receipt = channel.publish(_post("A", "B", "C"), "stormhub-del")
+    assert len(sim.describe()) == 3
+    channel.delete(receipt)
+    assert sim.describe() == []
+    channel.delete(receipt)  # deleting again is not an error
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+def test_an_over_limit_post_is_rejected_as_permanent(
+    channel: BlueskyChannel, sim: BlueskySim
+) -> None:
+    with pytest.raises(PublishError) as caught:
+        channel.publish(_post("x" * 301), "stormhub-long")
+    assert caught.value.transient is False
+    assert caught.value.status == 400
+    assert "Record/text must not be longer than 300 graphemes" in str(caught.value)
+
+    with pytest.raises(PublishError) as caught:
+        channel.publish(_post("👩‍👩‍👧‍👦" * 150), "stormhub-bytes")  # 150 graphemes, 3750 bytes
+    assert caught.value.transient is False
+    assert "must not be longer than 3000 characters" in str(caught.value)
+    assert sim.posts() == []
+
+
+def test_a_wrong_app_password_names_the_variable_and_never_the_secret(
+    sim: BlueskySim, hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim.password = "the-right-one"
+    channel = BlueskyChannel(_config(sim, tmp_path, monkeypatch), hub)
+    with pytest.raises(PublishError) as caught:
+        channel.publish(_post("Hello."), "stormhub-401")
+    error = caught.value
+    assert (error.transient, error.status) == (False, 401)
+    assert "credentials" in str(error) and "BLUESKY_APP_PASSWORD" in str(error)
+    assert "App passwords" in str(error)
+    assert PASSWORD not in str(error) and PASSWORD not in repr(error)
+    channel.close()
+
+
+def test_a_server_that_echoes_the_password_is_scrubbed(
+    channel: BlueskyChannel, sim: BlueskySim
+) -> None:
+    sim.inject(status(400, {"error": "InvalidRequest", "message": f"bad password {PASSWORD}"}))
+    with pytest.raises(PublishError) as caught:
+        channel.publish(_post("Hello."), "stormhub-echo")
+    assert PASSWORD not in str(caught.value)
+    assert "***" in str(caught.value)
+
+
+def test_rate_limit_reset_becomes_retry_after(channel: BlueskyChannel, sim: BlueskySim) -> None:
+    sim.rate_limit = 1  # the login takes it
+    with pytest.raises(PublishError) as caught:
+        channel.publish(_post("Hello."), "stormhub-429")
+    error = caught.value
+    assert (error.transient, error.status) == (True, 429)
+    assert error.retry_after is not None
+    assert error.retry_after == pytest.approx(sim.rate_window, abs=5)
+    assert isinstance(error.__cause__, Exception)
+
+
+def test_an_expired_token_logs_in_again(channel: BlueskyChannel, sim: BlueskySim) -> None:
+    channel.publish(_post("First."), "stormhub-exp-1")
+    sim.inject(status(400, {"error": "ExpiredToken", "message": "Token has expired"}))
+    with pytest.raises(PublishError) as caught:
+        channel.publish(_post("Second."), "stormhub-exp-2")
+    assert caught.value.transient is True
+    sim.received.clear()
+    channel.publish(_post("Second."), "stormhub-exp-2")
+    assert _calls(sim)[0] == "com.atproto.server.createSession"
+    assert len(sim.posts()) == 2
+
+
+def test_a_token_the_pds_stopped_taking_logs_in_again(
+    channel: BlueskyChannel, sim: BlueskySim
+) -> None:
+    channel.publish(_post("First."), "stormhub-revoked-1")
+    sim.inject(status(401, {"error": "InvalidToken", "message": "Token could not be verified"}))
+    sim.received.clear()
+    channel.publish(_post("Second."), "stormhub-revoked-2")
+    assert _calls(sim) == [
+        "com.atproto.repo.createRecord",
+        "com.atproto.server.createSession",
+        "com.atproto.repo.createRecord",
+    ]
+    assert len(sim.posts()) == 2
+
+
+def test_the_sdk_refreshes_a_session_near_expiry(channel: BlueskyChannel, sim: BlueskySim) -> None:
+    sim.access_seconds = 60  # inside the SDK's 15-minute margin: it refreshes first
+    channel.publish(_post("First."), "stormhub-refresh-1")
+    channel.publish(_post("Second."), "stormhub-refresh-2")
+    assert _calls(sim)[:3] == [
+        "com.atproto.server.createSession",
+        "com.atproto.server.refreshSession",
+        "com.atproto.repo.createRecord",
+    ]
+    assert len(sim.posts()) == 2
+
+
+def test_the_simulator_lists_posts_and_serves_records(
+    channel: BlueskyChannel, sim: BlueskySim
+) -> None:
+    receipt: Receipt = channel.publish(_post("Title line\n\nBody.", "More."), "stormhub-d")
+    lines = sim.describe()
+    assert lines[0].endswith("  Title line") and lines[1].endswith("  ↳ More.")
+    did = next(iter(sim.repos))
+    query = f"repo={did}&collection=app.bsky.feed.post&rkey={_rkey(receipt.remote_id)}"
+    with urllib.request.urlopen(
+        f"{sim.url}/xrpc/com.atproto.repo.getRecord?{query}", timeout=5
+    ) as response:
+        assert response.headers["ratelimit-policy"] == "3000;w=300"
+        assert json.load(response)["uri"] == receipt.remote_id
+    code, answer = _xrpc_get(sim, f"repo={did}&collection=app.bsky.feed.post&rkey=3zzzzzzzzzzzz")
+    assert code == 400 and answer["error"] == "RecordNotFound"
+    assert answer["message"].startswith("Could not locate record: at://did:plc:")
+
+
+def _xrpc_get(sim: BlueskySim, query: str) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(
+            f"{sim.url}/xrpc/com.atproto.repo.getRecord?{query}", timeout=5
+        ) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.load(error)
