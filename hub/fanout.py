@@ -72,6 +72,7 @@ class Outcome:
     url: str | None = None
     error: str | None = None
     code: int | None = None  # the platform's HTTP status for a failure
+    fatal: bool = False  # the channel cannot post anything until someone fixes it
 
 
 @dataclass
@@ -208,7 +209,7 @@ class Fanout:
                                           error=fatal)  # fmt: skip
                     else:
                         outcome = self._deliver(ledger, channel, task, secrets)
-                        if outcome.code in (401, 403):
+                        if outcome.fatal:
                             fatal = outcome.error  # bad credentials fail every later post too
                     self._emit(report, outcome)
             finally:
@@ -275,8 +276,9 @@ class Fanout:
                 if not exc.transient or attempt + 1 == self.policy.attempts:
                     ledger.fail(update.id, name, action, message)
                     return Outcome(
-                        name, update.id, action, "failed", error=message, code=exc.status
-                    )
+                        name, update.id, action, "failed", error=message, code=exc.status,
+                        fatal=exc.fatal,
+                    )  # fmt: skip
                 delay = self.policy.delay(attempt, exc)
                 if waited + delay > self.policy.budget:
                     message = f"{message} (gave up after waiting {waited:.0f} s)"

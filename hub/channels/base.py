@@ -61,6 +61,8 @@ class PublishError(Exception):
         transient: worth retrying (timeouts, resets, 5xx, 429).
         retry_after: seconds the platform asked us to wait, if it said.
         status: the HTTP status, when there was one.
+        fatal: every later post to this channel would fail the same way (credentials,
+            permissions), so the fan-out stops the channel; default: a 401 or 403.
     """
 
     def __init__(
@@ -70,11 +72,13 @@ class PublishError(Exception):
         transient: bool,
         retry_after: float | None = None,
         status: int | None = None,
+        fatal: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.transient = transient
         self.retry_after = retry_after
         self.status = status
+        self.fatal = status in (401, 403) if fatal is None else fatal
 
 
 def error_for_status(
