@@ -539,6 +539,16 @@ def fit(
         return [whole]
     if not text:
         raise ValueError(f"the link alone is longer than the limit of {limit}: {link}")
+    # Fitting searches by re-measuring candidate cuts; keep what it searches bounded.
+    if mode == "thread" and length(text) > limit * max_parts:
+        raise ValueError(
+            f"the text needs more than {max_parts} parts of length {limit}; "
+            "shorten it or allow more parts"
+        )
+    reach = limit * 4 + 4096  # no post holds more, even with a URL (23 whatever its length)
+    if mode == "truncate" and len(text) > reach:
+        space = text.find(" ", reach)  # whitespace never falls inside a URL
+        text = text[:space] if space > 0 else text
     if mode == "truncate":
         return _truncate(text, length, limit, link)
     return _thread(text, length, limit, link, max_parts)
