@@ -149,7 +149,7 @@ class Channel(ABC, Generic[C]):
     def body_text(
         self, update: Update, *, correction: bool = False, retraction: bool = False
     ) -> str:
-        """Title, text and hashtags as plain text, without the permalink."""
+        """Title and text as plain text, without hashtags and permalink."""
         if retraction:
             reason = f" {update.retraction}" if update.retraction else ""
             return f"Retracted: {update.title}. Please disregard this update.{reason}"
@@ -158,10 +158,7 @@ class Channel(ABC, Generic[C]):
             prefix = "Correction: "
         elif update.severity.rank >= Severity.WARNING.rank:
             prefix = f"{update.severity.label.upper()}: "
-        text = f"{prefix}{update.title}\n\n{plain_text(update.body)}"
-        if self.config.hashtags:
-            text += "\n\n" + " ".join(f"#{tag}" for tag in self.config.hashtags)
-        return text
+        return f"{prefix}{update.title}\n\n{plain_text(update.body)}"
 
     def render(self, update: Update, *, correction: bool = False, retraction: bool = False) -> Post:
         """The update as this platform's post, fitted to its limit; no I/O."""
@@ -170,11 +167,14 @@ class Channel(ABC, Generic[C]):
         mode: Literal["thread", "truncate"] = (
             "thread" if self.supports_threads and wanted == "thread" else "truncate"
         )
+        # Hashtags travel with the permalink, so they are in the first post of a thread
+        # and never left alone in a last part.
+        tags = " ".join(f"#{tag}" for tag in self.config.hashtags)
         parts = fit(
             self.body_text(update, correction=correction, retraction=retraction),
             length=self.length,
             limit=self.limit,
-            link=link,
+            link=f"{tags}\n{link}" if tags else link,
             mode=mode,
         )
         return Post(
