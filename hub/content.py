@@ -398,6 +398,7 @@ def load_hub(root: Path | str) -> Hub:
         contacts=tuple(contacts.items),
         tips=tuple(tips.items),
         resources=tuple(resources.items),
+        content_dir=str(content),
     )
 
 

@@ -394,6 +394,7 @@ class Hub(_Model):
     contacts: tuple[Contact, ...] = ()
     tips: tuple[Tip, ...] = ()
     resources: tuple[Resource, ...] = ()
+    content_dir: str | None = Field(None, description="where content/ is; images are read there")
 
     @field_validator("updates")
     @classmethod
@@ -435,6 +436,12 @@ class Hub(_Model):
 
     def update_path(self, update: Update) -> str:
         return f"updates/{update.id}/"
+
+    def image_file(self, update: Update) -> str | None:
+        """The local path of *update*'s image, for channels that upload it."""
+        if not update.image or self.content_dir is None:
+            return None
+        return f"{self.content_dir}/{update.image}"
 
     def local(self, moment: dt.datetime) -> dt.datetime:
         """*moment* in the hub's timezone, for display."""

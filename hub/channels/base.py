@@ -32,6 +32,7 @@ class Post:
     subject: str = ""
     html: str = ""
     image: str | None = None  # absolute URL
+    image_file: str | None = None  # the local file, for platforms that take an upload
     alt: str | None = None
     extra: dict[str, object] = field(default_factory=dict, compare=False)
 
@@ -186,6 +187,7 @@ class Channel(ABC, Generic[C]):
             lengths=tuple(self.length(p) for p in parts),
             subject=update.title,
             image=self.hub.url(update.image) if update.image and self.takes_images else None,
+            image_file=self.hub.image_file(update) if self.takes_images else None,
             alt=update.alt if update.image and self.takes_images else None,
         )
 
