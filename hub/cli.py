@@ -25,6 +25,15 @@ def hub_option(func: F) -> F:
     )(func)
 
 
+def ledger_option(func: F) -> F:
+    return click.option(
+        "--ledger",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="The delivery ledger (default: .stormhub/ledger.sqlite in the hub).",
+    )(func)
+
+
 @click.group()
 @click.version_option(__version__, prog_name="stormhub")
 def main() -> None:
@@ -78,12 +87,7 @@ def serve(hub_dir: Path, dev_addr: str) -> None:
 
 @main.command()
 @hub_option
-@click.option(
-    "--ledger",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="The delivery ledger (default: .stormhub/ledger.sqlite in the hub).",
-)
+@ledger_option
 def fanout(hub_dir: Path, ledger: Path | None) -> None:
     """Push every live update to every enabled channel, exactly once (exit 1 on failures)."""
     from hub.console import run_fanout
@@ -103,12 +107,7 @@ def preview(hub_dir: Path, update_id: str) -> None:
 
 @main.command()
 @hub_option
-@click.option(
-    "--ledger",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="The delivery ledger (default: .stormhub/ledger.sqlite in the hub).",
-)
+@ledger_option
 def status(hub_dir: Path, ledger: Path | None) -> None:
     """Show the ledger: per update, where it went, with links."""
     from hub.console import show_status
@@ -129,12 +128,7 @@ def drill(hub_dir: Path) -> None:
 @hub_option
 @click.argument("update_id")
 @click.option("--reason", default="", help="One sentence shown with the retraction notice.")
-@click.option(
-    "--ledger",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="The delivery ledger (default: .stormhub/ledger.sqlite in the hub).",
-)
+@ledger_option
 def retract(hub_dir: Path, update_id: str, reason: str, ledger: Path | None) -> None:
     """Take UPDATE_ID back: delete its posts where possible, else post a notice."""
     from hub.authoring import mark_retracted
