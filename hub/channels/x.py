@@ -27,8 +27,40 @@ What the adapter relies on, and where it was checked (tweepy 4.17.0):
   ``create_tweet`` has no such parameter. So ``supports_edit`` is False and a
   correction is a reply marked "Correction:" under the original thread, one post
   long (see :meth:`XChannel.render_correction`).
-- Images. Not supported yet (``takes_images`` False): media upload goes through the
-  separate v1.1/v2 media endpoints on another host, which this adapter does not call.
+- Images. The image of an update is uploaded and attached to the FIRST post of a new
+  thread (:meth:`XChannel.publish`), with its alt text; replies (corrections,
+  retraction notices) carry none. Endpoints: X API v2 ``POST /2/media/upload``
+  (one-shot: multipart/form-data with the raw bytes in ``media``, ``media_category``
+  ``tweet_image``, ``media_type``; answer ``{"data": {"id", "media_key", "size",
+  "expires_after_secs"}}``), then ``POST /2/media/metadata`` with
+  ``{"id", "metadata": {"alt_text": {"text"}}}``, then ``POST /2/tweets`` with
+  ``media.media_ids``. Sources: X's OpenAPI spec (github.com/xdevplatform/xdk
+  ``latest-openapi.json``, API v2.159, 2026: both media endpoints accept
+  ``UserToken``, i.e. OAuth 1.0a user context, as well as OAuth 2.0; ``AltText.text``
+  ``maxLength`` 1000; one-shot ``media_category`` ``tweet_image``/``dm_image``/
+  ``subtitles`` and ``media_type`` JPEG/PNG/WEBP/BMP/TIFF only, so a GIF would need
+  the chunked upload, which this adapter does not do), docs.x.com "Media" (images up
+  to 5 MB) and "Rate limits" (500 uploads and 500 metadata requests per user per
+  15 min). Why not tweepy: tweepy 4.17 has media upload only in its v1.1
+  ``tweepy.API`` (``simple_upload``/``media_upload``/``create_media_metadata`` on
+  ``upload.twitter.com/1.1/media/...``), and X retired those for self-serve tiers in
+  2025 (announced for 31 March, extended to 30 April and again in May; public reports
+  date the sunset 9 June 2025; tweepy issue #2217, still open, asks for v2 media; one
+  report says the v1.1 host still answers but its media ids are refused by
+  ``POST /2/tweets``). So the host rewrite needs no upload host: every request,
+  the upload included, goes to the api host. ``tweepy.Client.request`` sends
+  JSON only, so the multipart upload is sent on the client's own session with the
+  same ``OAuth1UserHandler`` auth tweepy uses: it goes to the api host, through the
+  same rewrite, and requests-oauthlib signs a multipart request without its body
+  (only form-urlencoded bodies are signed, RFC 5849 3.4.1.3.1). The metadata call
+  is ``tweepy.Client.request`` with JSON. An upload error becomes a
+  :class:`PublishError` like any other answer (transient for 429/5xx/timeouts), so
+  the fan-out retries the post; within one delivery the uploaded media id is kept
+  and reused by a retry while it is valid (``expires_after_secs``). Alt text is cut
+  at a word boundary to 1000 characters in :meth:`XChannel.render`. Not verified
+  against X itself: that a media id uploaded with OAuth 1.0a is accepted by
+  ``POST /2/tweets`` for every account (one public report of a video refused with
+  "Your media IDs are invalid." blames OAuth 1.0a; X's spec says it is allowed).
 """
 
 from __future__ import annotations
@@ -41,6 +73,7 @@ import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -48,13 +81,26 @@ import tweepy  # type: ignore[import-untyped]
 
 from hub.channels.base import Channel, Post, PublishError, Receipt, error_for_status
 from hub.config import MissingSecret, XConfig
-from hub.text import X_LIMIT, X_URL_LENGTH, fit, x_length
+from hub.text import X_LIMIT, X_URL_LENGTH, fit, shorten, x_length
 
 if TYPE_CHECKING:
     from hub.model import Hub, Update
 
 TWEEPY_HOST = "https://api.twitter.com"
 STATUS_URL = "https://x.com/i/web/status/{id}"
+MEDIA_UPLOAD = "/2/media/upload"
+MEDIA_METADATA = "/2/media/metadata"
+ALT_LIMIT = 1000  # X's OpenAPI spec: AltText.text maxLength 1000
+IMAGE_LIMIT = 5 * 1024 * 1024  # docs.x.com "Media": images up to 5 MB
+
+# What the one-shot upload takes (its media_type enum), told by the file's first bytes.
+_IMAGE_TYPES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"BM", "image/bmp"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+)
 
 # 403 answers that refuse one post's content; any other 403 is about the app or tokens.
 CONTENT_REFUSALS = (
@@ -89,7 +135,7 @@ class XChannel(Channel[XConfig]):
     supports_edit = False  # see the module docstring
     supports_delete = True
     supports_threads = True
-    takes_images = False  # media upload not implemented yet
+    takes_images = True  # uploaded to the first post of a thread; see the module docstring
     idempotent = False  # X has no request key; duplicate-content refusal is the only guard
     can_find = True
     find_window = 50  # how many of the account's latest posts find() looks through
@@ -101,10 +147,19 @@ class XChannel(Channel[XConfig]):
         # Parts already posted per delivery key, so a retry after a failure in the
         # middle of a thread continues it instead of posting part 1 again.
         self._progress: dict[str, list[str]] = {}
+        # The image uploaded for a delivery key: (media id, monotonic time it expires).
+        self._media: dict[str, tuple[str, float]] = {}
         self._user_id: str | None = None  # the account's, for find()
 
     def length(self, text: str) -> int:
         return x_length(text)
+
+    def render(self, update: Update, *, correction: bool = False, retraction: bool = False) -> Post:
+        """The platform post; the image's alt text cut to X's 1000 characters."""
+        post = super().render(update, correction=correction, retraction=retraction)
+        if post.alt is not None and len(post.alt) > ALT_LIMIT:
+            post = replace(post, alt=shorten(post.alt, ALT_LIMIT))
+        return post
 
     def render_correction(self, update: Update) -> Post:
         """The correction as ONE post, "Correction: ..." cut short before the permalink.
@@ -163,22 +218,83 @@ class XChannel(Channel[XConfig]):
     # --- posting ----------------------------------------------------------------
 
     def publish(self, post: Post, key: str) -> Receipt:
-        return self._post_chain(post, key, parent=None)
+        return self._post_chain(post, key, parent=None, image=True)
 
     def reply(self, receipt: Receipt, post: Post, key: str) -> Receipt:
-        return self._post_chain(post, key, parent=receipt.last_id)
+        return self._post_chain(post, key, parent=receipt.last_id, image=False)
 
-    def _post_chain(self, post: Post, key: str, parent: str | None) -> Receipt:
-        """Post every part, each a reply to the one before (the first to *parent*)."""
+    def _post_chain(self, post: Post, key: str, parent: str | None, *, image: bool) -> Receipt:
+        """Post every part, each a reply to the one before (the first to *parent*).
+
+        With *image*, the post's image goes with the first part only.
+        """
         ids = self._progress.setdefault(key, [])
         for part in post.parts[len(ids) :]:
-            with self._errors():
-                answer = self.client.create_tweet(
-                    text=part, in_reply_to_tweet_id=ids[-1] if ids else parent, user_auth=True
-                )
+            media = self._upload(post, key) if image and not ids else None
+            try:
+                with self._errors():
+                    answer = self.client.create_tweet(
+                        text=part,
+                        in_reply_to_tweet_id=ids[-1] if ids else parent,
+                        media_ids=[media] if media else None,
+                        user_auth=True,
+                    )
+            except PublishError as exc:
+                if media and not exc.transient:
+                    self._media.pop(key, None)  # e.g. "Your media IDs are invalid."
+                raise
             ids.append(str(answer.data["id"]))
         del self._progress[key]
+        self._media.pop(key, None)
         return Receipt(remote_id=ids[0], url=STATUS_URL.format(id=ids[0]), ids=tuple(ids))
+
+    # --- the image ----------------------------------------------------------------
+
+    def _upload(self, post: Post, key: str) -> str | None:
+        """The media id of *post*'s image with its alt text set, uploaded once per delivery."""
+        if not post.image_file:
+            return None
+        kept = self._media.get(key)
+        if kept is not None and kept[1] > time.monotonic():
+            return kept[0]
+        name, data, media_type = _read_image(post.image_file)
+        client = self.client
+        auth = tweepy.OAuth1UserHandler(
+            client.consumer_key,
+            client.consumer_secret,
+            client.access_token,
+            client.access_token_secret,
+        ).apply_auth()
+        with self._errors():
+            with client.session.request(
+                "POST",
+                TWEEPY_HOST + MEDIA_UPLOAD,
+                data={"media_category": "tweet_image", "media_type": media_type},
+                files={"media": (name, data, media_type)},
+                headers={"User-Agent": client.user_agent},
+                auth=auth,
+            ) as response:
+                if not 200 <= response.status_code < 300:
+                    raise tweepy.HTTPException(response)
+                body = response.json()
+            answer = body.get("data") if isinstance(body, dict) else None
+            if not isinstance(answer, dict) or not str(answer.get("id") or "").isdigit():
+                detail = self._scrub(str(body)[:300])
+                raise PublishError(
+                    f"X answered the upload without a media id: {detail}", transient=False
+                )
+            media_id = str(answer["id"])
+            if post.alt:
+                client.request(
+                    "POST",
+                    MEDIA_METADATA,
+                    json={"id": media_id, "metadata": {"alt_text": {"text": post.alt}}},
+                    user_auth=True,
+                )
+        expires = answer.get("expires_after_secs")
+        if isinstance(expires, int) and expires > 60:
+            self._media[key] = (media_id, time.monotonic() + expires - 60)
+        return media_id
 
     def delete(self, receipt: Receipt) -> None:
         """Delete every post of the thread, last first; one already gone is fine."""
@@ -278,6 +394,34 @@ class XChannel(Channel[XConfig]):
 
 
 _FIELDS = XConfig.secret_fields
+
+
+def _read_image(path: str) -> tuple[str, bytes, str]:
+    """The file name, bytes and media type of the image at *path*, if X takes it."""
+    name = Path(path).name
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise PublishError(
+            f"X: cannot read the image {path}: {exc.strerror or exc}", transient=False
+        ) from exc
+    if len(data) > IMAGE_LIMIT:
+        raise PublishError(
+            f"X: the image {name} is {len(data) / 1024 / 1024:.1f} MB; X takes images up "
+            "to 5 MB: save a smaller one",
+            transient=False,
+        )
+    media_type = next((t for magic, t in _IMAGE_TYPES if data.startswith(magic)), None)
+    if media_type is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        media_type = "image/webp"
+    if media_type is None:
+        raise PublishError(
+            f"X: the image {name} is not a JPEG, PNG, WEBP, BMP or TIFF file, the types "
+            "X's image upload takes (a GIF needs the chunked upload, not supported here): "
+            "save it as PNG or JPEG",
+            transient=False,
+        )
+    return name, data, media_type
 
 
 def _retry_after(headers: Any) -> float | None:

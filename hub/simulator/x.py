@@ -17,19 +17,38 @@ written from those, not copied. Rules enforced as X does:
   and ``& < >`` are returned as HTML entities.
 - Rate limits per endpoint and 15-minute window, with ``x-rate-limit-limit``,
   ``-remaining`` and ``-reset`` (epoch seconds) on every answer, 429 when spent.
+- Media (X's OpenAPI spec, github.com/xdevplatform/xdk ``latest-openapi.json``):
+  ``POST /2/media/upload`` one-shot, multipart/form-data with the raw bytes in
+  ``media`` (or JSON with them base64-encoded), ``media_category`` required and one
+  of ``tweet_image``/``dm_image``/``subtitles``, ``media_type`` from the spec's enum;
+  images up to 5 MB (docs.x.com "Media"). The answer is ``{"data": {"id",
+  "media_key", "size", "expires_after_secs", "image": {"image_type", "w", "h"}}}``;
+  ``image`` is what v1.1's answer carried and is not in the v2 schema, so clients
+  must not need it. ``POST /2/media/metadata`` takes ``{"id", "metadata":
+  {"alt_text": {"text"}}}``, text at most 1000 characters, and answers ``{"data":
+  {"id", "associated_metadata": {...}}}``. ``POST /2/tweets`` takes ``media:
+  {"media_ids": [1..4]}``; an id this account did not upload, or older than
+  ``expires_after_secs``, is 400 "Your media IDs are invalid." under
+  ``media.media_ids`` (the message and parameter as in X's own API playground,
+  github.com/xdevplatform/playground). Not verified against X: the 400 texts for a
+  malformed upload, an unknown id at ``/2/media/metadata``, and an empty media part.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import email.parser
+import email.policy
 import hashlib
 import hmac
 import html
 import re
 import time
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from typing import Any, ClassVar
-from urllib.parse import quote, unquote
+from urllib.parse import parse_qsl, quote, unquote
 
 from hub.simulator.core import PlatformSim, Received, Response, json_response
 from hub.text import X_LIMIT, find_urls, x_length
@@ -43,6 +62,9 @@ LIMITS = {
     "DELETE /2/tweets/:id": 50,
     "GET /2/users/me": 75,
     "GET /2/users/:id/tweets": 900,
+    # docs.x.com "Rate limits" (xdevplatform/docs x-api/fundamentals/rate-limits.mdx)
+    "POST /2/media/upload": 500,
+    "POST /2/media/metadata": 500,
 }
 
 TOO_LONG = (
@@ -51,6 +73,21 @@ TOO_LONG = (
 )
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
 REPLY_GONE = "You attempted to reply to a Tweet that is deleted or not visible to you."
+MEDIA_INVALID = "Your media IDs are invalid."
+MEDIA_EXPIRES = 24 * 60 * 60  # expires_after_secs of an uploaded image
+IMAGE_LIMIT = 5 * 1024 * 1024
+ALT_LIMIT = 1000
+MEDIA_CATEGORIES = ("tweet_image", "dm_image", "subtitles")  # MediaCategoryOneShot
+MEDIA_TYPES = (  # MediaUploadRequestOneShot.media_type
+    "text/srt",
+    "text/vtt",
+    "image/jpeg",
+    "image/bmp",
+    "image/png",
+    "image/webp",
+    "image/pjpeg",
+    "image/tiff",
+)
 
 _OAUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
 _REQUIRED_OAUTH = (
@@ -62,7 +99,14 @@ _REQUIRED_OAUTH = (
     "oauth_version",
     "oauth_signature",
 )
-_TWEET_FIELDS = {"entities", "referenced_tweets", "conversation_id", "author_id", "created_at"}
+_TWEET_FIELDS = {
+    "entities",
+    "referenced_tweets",
+    "conversation_id",
+    "author_id",
+    "created_at",
+    "attachments",
+}
 
 
 def problem(status: int, title: str, detail: str, kind: str = "about:blank") -> dict[str, Any]:
@@ -100,6 +144,24 @@ def oauth_signature(
 
 
 @dataclass
+class Media:
+    """One uploaded file, as the account's media library holds it."""
+
+    id: str
+    data: bytes
+    media_type: str
+    category: str
+    width: int = 0
+    height: int = 0
+    alt: str | None = None
+    created: float = field(default_factory=time.time)
+
+    @property
+    def key(self) -> str:
+        return f"3_{self.id}"  # 3_ is a photo's media key prefix
+
+
+@dataclass
 class Tweet:
     id: str
     text: str  # as X stores it: links replaced by t.co ones
@@ -108,6 +170,7 @@ class Tweet:
     reply_to: str | None
     conversation: str
     created: float = field(default_factory=time.time)
+    media_keys: list[str] = field(default_factory=list)
 
     def as_json(self, fields: set[str], author: str) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -125,6 +188,8 @@ class Tweet:
             data["author_id"] = author
         if "created_at" in fields:
             data["created_at"] = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(self.created))
+        if "attachments" in fields and self.media_keys:
+            data["attachments"] = {"media_keys": list(self.media_keys)}
         return data
 
 
@@ -141,6 +206,7 @@ class XSim(PlatformSim):
     def __init__(self) -> None:
         super().__init__()
         self.tweets: dict[str, Tweet] = {}  # in posting order
+        self.media: dict[str, Media] = {}  # by media id, in upload order
         self.limits = dict(LIMITS)
         self.windows: dict[str, tuple[int, int]] = {}  # endpoint -> (reset epoch, used)
         # (api key, api secret, access token, access token secret): when set,
@@ -148,6 +214,7 @@ class XSim(PlatformSim):
         self.credentials: tuple[str, str, str, str] | None = None
         self._nonces: set[str] = set()
         self._next_id = 1_870_000_000_000_000_000
+        self._next_media = 1_880_000_000_000_000_000
 
     # --- routing ------------------------------------------------------------------
 
@@ -171,6 +238,10 @@ class XSim(PlatformSim):
             code, body = self._delete(arg)
         elif endpoint == "GET /2/users/me":
             code, body = 200, {"data": dict(self.user)}
+        elif endpoint == "POST /2/media/upload":
+            code, body = self._upload(request)
+        elif endpoint == "POST /2/media/metadata":
+            code, body = self._metadata(request)
         else:
             code, body = self._timeline(arg, request.query)
         return json_response(code, body, **headers)
@@ -186,6 +257,8 @@ class XSim(PlatformSim):
             return "GET /2/users/me", ""
         if method == "GET" and (m := re.fullmatch(r"/2/users/(\d+)/tweets", path)):
             return "GET /2/users/:id/tweets", m.group(1)
+        if method == "POST" and path in ("/2/media/upload", "/2/media/metadata"):
+            return f"POST {path}", ""
         return None
 
     # --- OAuth 1.0a and rate limits ---------------------------------------------------
@@ -207,6 +280,11 @@ class XSim(PlatformSim):
             return unauthorized
         params = [(k, v) for k, v in oauth.items() if k not in ("oauth_signature", "realm")]
         params += [(k, v) for k, values in request.query.items() for v in values]
+        # A form-urlencoded body is signed too; JSON and multipart bodies are not
+        # (RFC 5849 3.4.1.3.1).
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            params += parse_qsl(request.body.decode(), keep_blank_values=True)
         host = request.headers.get("host", "")
         expected = oauth_signature(
             request.method, f"http://{host}{request.path}", params, secret, token_secret
@@ -246,14 +324,34 @@ class XSim(PlatformSim):
             return 400, invalid_request("Request body is not valid JSON")
         if not isinstance(body, dict):
             return 400, invalid_request("Request body must be a JSON object")
+        media = body.get("media")
+        media_ids: list[str] = []
+        if media is not None:
+            ids = media.get("media_ids") if isinstance(media, dict) else None
+            if not isinstance(ids, list) or not 1 <= len(ids) <= 4:
+                return 400, invalid_request(
+                    "media.media_ids must be a list of 1 to 4 media ids",
+                    **{"media.media_ids": [str(ids)]},
+                )
+            media_ids = [str(i) for i in ids]
         text = body.get("text")
-        if not isinstance(text, str) or not text.strip():
+        if text is None and media_ids:
+            text = ""  # a post may be its media alone
+        if not isinstance(text, str) or not (text.strip() or media_ids):
             return 400, invalid_request("text must not be empty", text=[str(text)])
         if x_length(text) > X_LIMIT:
             return 400, invalid_request(TOO_LONG, text=[text])
         reply = body.get("reply") or {}
         parent = reply.get("in_reply_to_tweet_id") if isinstance(reply, dict) else None
         with self.lock:
+            now = time.time()
+            invalid = [
+                i
+                for i in media_ids
+                if i not in self.media or now - self.media[i].created > MEDIA_EXPIRES
+            ]
+            if invalid:
+                return 400, invalid_request(MEDIA_INVALID, **{"media.media_ids": invalid})
             if parent is not None and str(parent) not in self.tweets:
                 return 403, problem(403, "Forbidden", REPLY_GONE)
             if any(t.sent.strip() == text.strip() for t in self.tweets.values()):
@@ -263,10 +361,102 @@ class XSim(PlatformSim):
             stored, urls = _shorten(text, tweet_id)
             conversation = self.tweets[str(parent)].conversation if parent else tweet_id
             tweet = Tweet(
-                tweet_id, stored, text, urls, str(parent) if parent else None, conversation
+                tweet_id,
+                stored,
+                text,
+                urls,
+                str(parent) if parent else None,
+                conversation,
+                media_keys=[self.media[i].key for i in media_ids],
             )
             self.tweets[tweet_id] = tweet
         return 201, {"data": tweet.as_json(set(), self.user["id"])}
+
+    def _upload(self, request: Received) -> tuple[int, dict[str, Any]]:
+        """``POST /2/media/upload``, the one-shot form: the whole file in one request."""
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith("multipart/form-data"):
+            form = _multipart(content_type, request.body)
+            if form is None:
+                return 400, invalid_request("Request body is not valid multipart/form-data")
+            fields = {k: v.decode(errors="replace") for k, v in form.items() if k != "media"}
+            data = form.get("media")
+        elif content_type.startswith("application/json"):
+            try:
+                body = request.json
+            except ValueError:
+                return 400, invalid_request("Request body is not valid JSON")
+            if not isinstance(body, dict):
+                return 400, invalid_request("Request body must be a JSON object")
+            fields = {k: str(v) for k, v in body.items() if k != "media"}
+            try:
+                data = base64.b64decode(body["media"], validate=True) if "media" in body else None
+            except (binascii.Error, TypeError, ValueError):
+                return 400, invalid_request("media is not valid base64", media=["..."])
+        else:
+            return 400, invalid_request(f"Unsupported Content-Type: {content_type or 'none'}")
+        if not data:
+            return 400, invalid_request("media is required and must not be empty", media=[""])
+        category = fields.get("media_category", "")
+        if category not in MEDIA_CATEGORIES:
+            return 400, invalid_request(
+                f"media_category must be one of {', '.join(MEDIA_CATEGORIES)}",
+                media_category=[category],
+            )
+        declared = fields.get("media_type")
+        if declared is not None and declared not in MEDIA_TYPES:
+            return 400, invalid_request(
+                f"media_type must be one of {', '.join(MEDIA_TYPES)}", media_type=[declared]
+            )
+        if len(data) > IMAGE_LIMIT:
+            return 400, invalid_request(
+                f"File size exceeds {IMAGE_LIMIT} bytes.", media=[f"{len(data)} bytes"]
+            )
+        sniffed = image_info(data)
+        if sniffed is None and category != "subtitles":
+            return 400, invalid_request("media type unrecognized.", media=["..."])
+        media_type, width, height = sniffed or (declared or "text/vtt", 0, 0)
+        with self.lock:
+            self._next_media += 1
+            item = Media(str(self._next_media), data, media_type, category, width, height)
+            self.media[item.id] = item
+        answer: dict[str, Any] = {
+            "id": item.id,
+            "media_key": item.key,
+            "size": len(data),
+            "expires_after_secs": MEDIA_EXPIRES,
+        }
+        if sniffed is not None:
+            answer["image"] = {"image_type": media_type, "w": width, "h": height}
+        return 200, {"data": answer}
+
+    def _metadata(self, request: Received) -> tuple[int, dict[str, Any]]:
+        """``POST /2/media/metadata``: alt text for an uploaded image."""
+        try:
+            body = request.json
+        except ValueError:
+            return 400, invalid_request("Request body is not valid JSON")
+        if not isinstance(body, dict) or not isinstance(body.get("id"), str):
+            return 400, invalid_request("id is required", id=[str(body)[:50]])
+        media_id = body["id"]
+        metadata = body.get("metadata") or {}
+        alt = metadata.get("alt_text") if isinstance(metadata, dict) else None
+        text = alt.get("text") if isinstance(alt, dict) else None
+        if alt is not None and not isinstance(text, str):
+            return 400, invalid_request("metadata.alt_text.text is required")
+        if isinstance(text, str) and len(text) > ALT_LIMIT:
+            return 400, invalid_request(
+                f"metadata.alt_text.text must be at most {ALT_LIMIT} characters",
+                **{"metadata.alt_text.text": [text[:50]]},
+            )
+        with self.lock:
+            item = self.media.get(media_id)
+            if item is None:
+                return 400, invalid_request(f"Media id {media_id} not found", id=[media_id])
+            if text is not None:
+                item.alt = text
+            associated = {"alt_text": {"text": item.alt}} if item.alt is not None else {}
+        return 200, {"data": {"id": media_id, "associated_metadata": associated}}
 
     def _delete(self, tweet_id: str) -> tuple[int, dict[str, Any]]:
         with self.lock:
@@ -314,11 +504,16 @@ class XSim(PlatformSim):
         """One line per post the account has: id, first line, and what it replies to."""
         with self.lock:
             tweets = list(self.tweets.values())
+            by_key = {m.key: m for m in self.media.values()}
         lines = []
         for tweet in tweets:
             first = tweet.sent.strip().splitlines()[0] if tweet.sent.strip() else ""
+            images = "".join(
+                f" [image: {by_key[k].alt}]" if k in by_key and by_key[k].alt else " [image]"
+                for k in tweet.media_keys
+            )
             reply = f"  ↳ reply to {tweet.reply_to}" if tweet.reply_to else ""
-            lines.append(f"{tweet.id} {first}{reply}")
+            lines.append(f"{tweet.id} {first}{images}{reply}")
         return lines
 
 
@@ -350,3 +545,63 @@ def _shorten(text: str, tweet_id: str) -> tuple[str, list[dict[str, Any]]]:
         position = end
     out.append(html.escape(text[position:], quote=False))
     return "".join(out), urls
+
+
+def _multipart(content_type: str, body: bytes) -> dict[str, bytes] | None:
+    """The fields of a multipart/form-data body (RFC 7578) by name, or None if malformed."""
+    header = EmailMessage()
+    header["Content-Type"] = content_type
+    boundary = header.get_param("boundary")
+    if not isinstance(boundary, str) or not boundary:
+        return None
+    delimiter = b"--" + boundary.encode()
+    chunks = body.split(delimiter)
+    if len(chunks) < 3 or not chunks[-1].startswith(b"--"):
+        return None
+    fields: dict[str, bytes] = {}
+    parser = email.parser.BytesHeaderParser(policy=email.policy.HTTP)
+    for chunk in chunks[1:-1]:
+        if not chunk.startswith(b"\r\n") or not chunk.endswith(b"\r\n"):
+            return None
+        head, sep, content = chunk[2:-2].partition(b"\r\n\r\n")
+        if not sep:
+            return None
+        part = parser.parsebytes(head + b"\r\n\r\n")
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            return None
+        fields[name] = content
+    return fields
+
+
+def image_info(data: bytes) -> tuple[str, int, int] | None:
+    """The media type and pixel size of an image X's upload takes; 0 where not read."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+        return "image/png", int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data.startswith(b"\xff\xd8\xff"):
+        return ("image/jpeg", *_jpeg_size(data))
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp", 0, 0
+    if data.startswith(b"BM") and len(data) >= 26:
+        width = int.from_bytes(data[18:22], "little", signed=True)
+        height = int.from_bytes(data[22:26], "little", signed=True)
+        return "image/bmp", abs(width), abs(height)
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return "image/tiff", 0, 0
+    return None
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a JPEG's start-of-frame segment; (0, 0) if none is found."""
+    i = 2
+    while i + 9 < len(data):
+        if data[i] != 0xFF:
+            return 0, 0
+        marker = data[i + 1]
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return int.from_bytes(data[i + 7 : i + 9], "big"), int.from_bytes(
+                data[i + 5 : i + 7], "big"
+            )
+        i += 2 + length
+    return 0, 0
