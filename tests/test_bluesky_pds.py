@@ -4,7 +4,8 @@
 ``.cache/pds/`` (a minute or two the first time, instant after), and
 ``tests/pds/start.mjs`` runs an in-memory PLC directory and a dev-mode PDS on
 127.0.0.1. Nothing here is simulated: record keys, facets, the 300-grapheme and
-3000-byte limits and the HTTP 500 for a record key that is taken are the server's own.
+3000-byte limits, the HTTP 500 for a record key that is taken, blob CIDs and the
+2,000,000-byte image limit are the server's own.
 When the server cannot be installed or started these tests FAIL, saying why.
 """
 
@@ -27,12 +28,14 @@ from typing import Any
 import pytest
 
 from hub.channels.base import Post, PublishError, Receipt
-from hub.channels.bluesky import BlueskyChannel, record_key
+from hub.channels.bluesky import IMAGE_MAX_BYTES, BlueskyChannel, record_key
 from hub.config import BlueskyConfig
 from hub.content import load_hub
 from hub.model import Hub, Update
+from hub.simulator.bluesky import blob_cid
 from hub.text import bluesky_fits
-from tests.conftest import ROOT
+from tests.conftest import ROOT, HubFactory
+from tests.test_channel_bluesky import ALT, LONG_BODY, images_embed, png
 
 pytestmark = pytest.mark.integration
 
@@ -77,6 +80,32 @@ def xrpc(
         with error:
             status, raw = error.code, error.read()
     return status, (json.loads(raw) if raw.strip() else {})
+
+
+def upload_blob(base: str, data: bytes, mime: str, token: str) -> tuple[int, dict[str, Any]]:
+    """(status, JSON body) of com.atproto.repo.uploadBlob with *data* as the raw body."""
+    request = urllib.request.Request(
+        f"{base}/xrpc/com.atproto.repo.uploadBlob",
+        data=data,
+        headers={"Content-Type": mime, "Authorization": f"Bearer {token}"},
+    )
+    try:
+        with _OPENER.open(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.loads(error.read())
+
+
+def get_blob(base: str, did: str, cid: str) -> tuple[int, str, bytes]:
+    """(status, Content-Type, bytes) of com.atproto.sync.getBlob."""
+    query = urllib.parse.urlencode({"did": did, "cid": cid})
+    try:
+        with _OPENER.open(f"{base}/xrpc/com.atproto.sync.getBlob?{query}", timeout=15) as response:
+            return response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.headers["Content-Type"], error.read()
 
 
 # --- the server --------------------------------------------------------------------------
@@ -592,3 +621,97 @@ def test_a_wrong_app_password_is_a_credentials_error(
     assert caught.value.status == 401
     assert not caught.value.transient
     assert "aaaa-bbbb-cccc-dddd" not in str(caught.value)
+
+
+def test_an_image_is_uploaded_and_embedded_in_the_first_post(
+    pds: Pds, account: Account, make_hub: HubFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = png(640, 480)
+    root = make_hub(
+        {
+            "content/updates/2026-11-27-0700-flooding.md": "---\ntime: 2026-11-27 07:00\n"
+            "title: Flooding on Harbor Road\nseverity: warning\nimage: images/flood.png\n"
+            f"alt: {ALT}\n---\n{LONG_BODY}\n"
+        }
+    )
+    (root / "content/images").mkdir()
+    (root / "content/images/flood.png").write_bytes(data)
+    image_hub = load_hub(root)
+    ch = _channel(pds, account, image_hub, monkeypatch)
+    try:
+        post = ch.render(image_hub.update("2026-11-27-0700-flooding"))
+        assert post.image_file is not None and len(post.parts) >= 2
+        key = key_for(post, "image")
+        receipt = ch.publish(post, key)
+    finally:
+        ch.close()
+
+    values = [record(pds, uri)["value"] for uri in receipt.ids]
+    assert values[0]["text"] == post.parts[0]
+    assert images_embed(values[0]["embed"]) == {
+        "$type": "app.bsky.embed.images",
+        "images": [
+            {
+                "alt": ALT,
+                "image": {
+                    "$type": "blob",
+                    "ref": {"$link": blob_cid(data)},  # the simulator's CID is the PDS's
+                    "mimeType": "image/png",
+                    "size": len(data),
+                },
+                "aspectRatio": {"width": 640, "height": 480},
+            }
+        ],
+    }
+    assert all("embed" not in value for value in values[1:])
+    status, mime, body = get_blob(pds.url, account.did, blob_cid(data))
+    assert (status, mime, body) == (200, "image/png", data)
+
+    # A fresh process publishing the same delivery: the same blob, the same posts.
+    before = post_uris(pds, account)
+    again = _channel(pds, account, image_hub, monkeypatch)
+    try:
+        assert again.publish(post, key) == receipt
+    finally:
+        again.close()
+    assert post_uris(pds, account) == before
+
+
+@pytest.mark.parametrize(
+    ("extra", "accepted"),
+    [
+        pytest.param(0, True, id="2000000-bytes"),
+        pytest.param(1, False, id="2000001-bytes"),
+    ],
+)
+def test_the_pds_takes_images_up_to_the_adapters_limit(
+    pds: Pds, account: Account, extra: int, accepted: bool
+) -> None:
+    header = png(1, 1)
+    data = header + os.urandom(IMAGE_MAX_BYTES + extra - len(header))
+    status, answer = upload_blob(pds.url, data, "image/png", account.access_jwt)
+    assert status == 200, answer  # uploading is allowed up to 5 MiB; the record decides
+    blob = answer["blob"]
+    assert blob == {"$type": "blob", "ref": {"$link": blob_cid(data)}, "mimeType": "image/png",
+                    "size": len(data)}  # fmt: skip
+
+    def create(image: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        value = {"$type": POST, "text": "Image limit.", "createdAt": "2026-11-27T12:00:00.000Z",
+                 "embed": {"$type": "app.bsky.embed.images", "images": [image]}}  # fmt: skip
+        body = {"repo": account.did, "collection": POST, "record": value}
+        return xrpc(pds.url, "com.atproto.repo.createRecord", body=body, token=account.access_jwt)
+
+    status, answer = create({"image": blob, "alt": ""})  # alt may be empty
+    if not accepted:
+        assert (status, answer["error"]) == (400, "InvalidRequest"), answer
+        assert answer["message"] == (
+            f"Invalid app.bsky.feed.post record: blob too big (maximum {IMAGE_MAX_BYTES}, "
+            f"got {len(data)}) at $.record.embed.images[0].image"
+        )
+        return
+    assert status == 200, answer
+    status, answer = create({"image": blob})  # but is required (the simulator's wording)
+    assert (status, answer.get("message")) == (
+        400,
+        'Invalid app.bsky.feed.post record: Missing required key "alt" at $.record.embed.images[0]',
+    ), answer

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 import time
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,15 +17,21 @@ import pytest
 from atproto_client.models.string_formats import TID_RE
 
 from hub.channels.base import Post, PublishError, Receipt
-from hub.channels.bluesky import BlueskyChannel, record_key
+from hub.channels.bluesky import (
+    IMAGE_MAX_BYTES,
+    BlueskyChannel,
+    image_dimensions,
+    record_key,
+    sniff_image,
+)
 from hub.config import BlueskyConfig
 from hub.content import load_hub
-from hub.model import Hub
+from hub.model import Hub, Update
 from hub.simulator import Simulator, status
-from hub.simulator.bluesky import BlueskySim
+from hub.simulator.bluesky import BlueskySim, blob_cid
 from hub.text import bluesky_fits, graphemes, utf8_length
 from tests.channels.bluesky import make
-from tests.conftest import ROOT
+from tests.conftest import ROOT, HubFactory
 
 PASSWORD = "fake-app-password"
 LINK = "https://hub.example.org/updates/storm-1/"
@@ -424,3 +432,378 @@ def _xrpc_get(sim: BlueskySim, query: str) -> tuple[int, Any]:
     except urllib.error.HTTPError as error:
         with error:
             return error.code, json.load(error)
+
+
+# --- images ------------------------------------------------------------------------------
+
+ALT = "Water covering Harbor Road outside the Main Campus entrance"
+LONG_BODY = " ".join(
+    f"Crews are pumping water from Harbor Road, section {n}, and expect it open by noon."
+    for n in range(1, 8)
+)
+
+
+def png(width: int, height: int) -> bytes:
+    """A valid greyscale PNG of *width* x *height* pixels."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    pixels = b"".join(b"\0" + b"\x80" * width for _ in range(height))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(pixels))
+        + chunk(b"IEND", b"")
+    )
+
+
+def jpeg(width: int, height: int, orientation: int | None = None, order: str = "<") -> bytes:
+    """JPEG headers: SOI, an EXIF APP1 with *orientation*, a DQT, SOF0 and SOS (no pixels)."""
+    segments = b""
+    if orientation is not None:
+        mark = b"II" if order == "<" else b"MM"
+        ifd = struct.pack(order + "H", 2)
+        ifd += struct.pack(order + "HHIHH", 0x010F, 2, 1, 0, 0)  # Make, before Orientation
+        ifd += struct.pack(order + "HHIHH", 0x0112, 3, 1, orientation, 0)
+        tiff = mark + struct.pack(order + "HI", 42, 8) + ifd + b"\0\0\0\0"
+        app1 = b"Exif\0\0" + tiff
+        segments += b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1
+    dqt = b"\0" + bytes(range(64))
+    segments += b"\xff\xdb" + struct.pack(">H", len(dqt) + 2) + dqt
+    sof = struct.pack(">BHHB", 8, height, width, 1) + b"\x01\x11\x00"
+    segments += b"\xff\xc0" + struct.pack(">H", len(sof) + 2) + sof
+    sos = b"\x01\x01\x00\x00\x3f\x00"
+    segments += b"\xff\xda" + struct.pack(">H", len(sos) + 2) + sos
+    return b"\xff\xd8" + segments + b"\x00\xff\xd9"
+
+
+def images_embed(embed: dict[str, Any]) -> dict[str, Any]:
+    """*embed* without the $type the SDK adds to its nested objects (checked, then dropped)."""
+    kinds = {
+        "images": "app.bsky.embed.images#image",
+        "aspectRatio": "app.bsky.embed.defs#aspectRatio",
+    }
+    images = []
+    for image in embed["images"]:
+        image = dict(image)
+        assert image.pop("$type", kinds["images"]) == kinds["images"]
+        if "aspectRatio" in image:
+            ratio = dict(image["aspectRatio"])
+            assert ratio.pop("$type", kinds["aspectRatio"]) == kinds["aspectRatio"]
+            image["aspectRatio"] = ratio
+        images.append(image)
+    return {**embed, "images": images}
+
+
+def _image_hub(
+    make_hub: HubFactory, data: bytes, name: str = "flood.png", body: str = LONG_BODY
+) -> Hub:
+    root = make_hub(
+        {
+            "content/updates/2026-11-27-0700-flooding.md": "---\ntime: 2026-11-27 07:00\n"
+            f"title: Flooding on Harbor Road\nseverity: warning\nimage: images/{name}\n"
+            f"alt: {ALT}\n---\n{body}\n"
+        }
+    )
+    (root / "content/images").mkdir(exist_ok=True)
+    (root / "content/images" / name).write_bytes(data)
+    return load_hub(root)
+
+
+def _image_channel(
+    sim: BlueskySim, hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> BlueskyChannel:
+    return BlueskyChannel(_config(sim, tmp_path, monkeypatch), hub)
+
+
+def _flooding(hub: Hub) -> Update:
+    return hub.update("2026-11-27-0700-flooding")
+
+
+def test_an_image_is_uploaded_and_embedded_in_the_first_post_only(
+    sim: BlueskySim, make_hub: HubFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = png(640, 480)
+    hub = _image_hub(make_hub, data)
+    channel = _image_channel(sim, hub, tmp_path, monkeypatch)
+    post = channel.render(_flooding(hub))
+    assert channel.takes_images
+    assert post.image == "https://hub.example.org/images/flood.png"
+    assert post.image_file is not None and post.image_file.endswith("content/images/flood.png")
+    assert post.alt == ALT
+    assert len(post.parts) >= 2, "a thread: the image goes with the first part only"
+
+    receipt = channel.publish(post, "stormhub-image")
+    channel.close()
+
+    assert _calls(sim)[:3] == [
+        "com.atproto.server.createSession",
+        "com.atproto.repo.uploadBlob",
+        "com.atproto.repo.createRecord",
+    ]
+    assert _calls(sim).count("com.atproto.repo.uploadBlob") == 1
+    upload = next(r for r in sim.received if r.path.endswith("uploadBlob"))
+    assert upload.body == data
+    assert upload.headers["content-type"] == "image/png"
+    stored_blob = sim.blob(blob_cid(data))
+    assert stored_blob is not None
+    assert (stored_blob.data, stored_blob.mime_type) == (data, "image/png")
+
+    first, *rest = [sim.get(_rkey(uri)) for uri in receipt.ids]
+    assert first is not None
+    assert images_embed(first.value["embed"]) == {
+        "$type": "app.bsky.embed.images",
+        "images": [
+            {
+                "alt": ALT,
+                "image": {
+                    "$type": "blob",
+                    "ref": {"$link": blob_cid(data)},
+                    "mimeType": "image/png",
+                    "size": len(data),
+                },
+                "aspectRatio": {"width": 640, "height": 480},
+            }
+        ],
+    }
+    assert first.value["text"] == post.parts[0]
+    assert rest and all(r is not None and "embed" not in r.value for r in rest)
+    lines = sim.describe()
+    assert lines[0].endswith(f"  WARNING: Flooding on Harbor Road  [image: {ALT}]")
+    assert not any("[image:" in line for line in lines[1:])
+
+
+def test_an_update_without_an_image_has_no_embed(
+    channel: BlueskyChannel, sim: BlueskySim, hub: Hub
+) -> None:
+    post = channel.render(hub.updates[0])
+    assert post.image is None and post.image_file is None and post.alt is None
+    receipt = channel.publish(post, "stormhub-no-image")
+    assert "com.atproto.repo.uploadBlob" not in _calls(sim)
+    stored = sim.get(_rkey(receipt.remote_id))
+    assert stored is not None and "embed" not in stored.value
+
+
+def test_publishing_an_image_post_twice_leaves_one_post_and_one_blob(
+    sim: BlueskySim, make_hub: HubFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = _image_hub(make_hub, png(3, 2), body="Avoid it.")
+    channel = _image_channel(sim, hub, tmp_path, monkeypatch)
+    post = channel.render(_flooding(hub))
+    first = channel.publish(post, "stormhub-image-once")
+    sim.received.clear()
+    fresh = _image_channel(sim, hub, tmp_path, monkeypatch)  # a new process after a crash
+    assert fresh.publish(post, "stormhub-image-once") == first
+    channel.close()
+    fresh.close()
+    assert _calls(sim) == [
+        "com.atproto.server.createSession",
+        "com.atproto.repo.uploadBlob",  # the same bytes: the same blob
+        "com.atproto.repo.createRecord",  # 500: the record key is taken
+        "com.atproto.repo.getRecord",  # ours: same text, same image
+    ]
+    assert len(sim.posts()) == 1
+    assert [len(b) for b in sim.blobs.values()] == [1]
+
+
+def test_a_different_image_under_the_key_is_a_permanent_error(
+    sim: BlueskySim, make_hub: HubFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = _image_hub(make_hub, png(3, 2), body="Avoid it.")
+    channel = _image_channel(sim, hub, tmp_path, monkeypatch)
+    post = channel.render(_flooding(hub))
+    channel.publish(post, "stormhub-image-clash")
+    assert post.image_file is not None
+    Path(post.image_file).write_bytes(png(2, 3))
+    with pytest.raises(PublishError, match="already holds a different post") as caught:
+        channel.publish(post, "stormhub-image-clash")
+    assert caught.value.transient is False
+    # ... and so is the same text without the image
+    text_only = Post(
+        update_id=post.update_id, revision=post.revision, parts=post.parts, link=post.link,
+        limit=post.limit, lengths=post.lengths,
+    )  # fmt: skip
+    with pytest.raises(PublishError, match="already holds a different post"):
+        channel.publish(text_only, "stormhub-image-clash")
+    channel.close()
+    assert len(sim.posts()) == 1
+
+
+def test_an_image_over_the_limit_fails_permanently_before_any_request(
+    sim: BlueskySim, make_hub: HubFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    header = png(1, 1)
+    hub = _image_hub(make_hub, header + b"\0" * (IMAGE_MAX_BYTES + 1 - len(header)))
+    channel = _image_channel(sim, hub, tmp_path, monkeypatch)
+    with pytest.raises(PublishError) as caught:
+        channel.publish(channel.render(_flooding(hub)), "stormhub-image-big")
+    channel.close()
+    error = caught.value
+    assert (error.transient, error.fatal, error.status) == (False, False, None)
+    assert "2,000,001 bytes" in str(error) and "2,000,000" in str(error)
+    assert "use a smaller image" in str(error)
+    assert sim.received == []
+
+
+def test_an_image_at_the_limit_is_taken(
+    sim: BlueskySim, make_hub: HubFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    header = png(1, 1)
+    data = header + b"\0" * (IMAGE_MAX_BYTES - len(header))
+    hub = _image_hub(make_hub, data, body="Avoid it.")
+    channel = _image_channel(sim, hub, tmp_path, monkeypatch)
+    receipt = channel.publish(channel.render(_flooding(hub)), "stormhub-image-max")
+    channel.close()
+    stored = sim.get(_rkey(receipt.remote_id))
+    assert stored is not None
+    assert stored.value["embed"]["images"][0]["image"]["size"] == IMAGE_MAX_BYTES
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("notes.txt", b"not an image", "is not an image Bluesky takes"),
+        ("missing.png", None, "cannot read the image"),
+    ],
+)
+def test_an_unusable_image_file_is_a_permanent_error(
+    sim: BlueskySim,
+    make_hub: HubFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    data: bytes | None,
+    message: str,
+) -> None:
+    hub = _image_hub(make_hub, data or b"", name=name, body="Avoid it.")
+    post = _image_channel(sim, hub, tmp_path, monkeypatch).render(_flooding(hub))
+    assert post.image_file is not None
+    if data is None:
+        Path(post.image_file).unlink()
+    channel = _image_channel(sim, hub, tmp_path, monkeypatch)
+    with pytest.raises(PublishError, match=message) as caught:
+        channel.publish(post, "stormhub-image-bad")
+    channel.close()
+    assert caught.value.transient is False
+    assert sim.received == []
+
+
+def test_a_jpeg_turned_by_exif_and_a_gif_without_known_size(
+    sim: BlueskySim, make_hub: HubFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = _image_hub(make_hub, jpeg(4000, 3000, orientation=6), name="photo.jpg", body="Hi.")
+    channel = _image_channel(sim, hub, tmp_path, monkeypatch)
+    receipt = channel.publish(channel.render(_flooding(hub)), "stormhub-jpeg")
+    channel.close()
+    stored = sim.get(_rkey(receipt.remote_id))
+    assert stored is not None
+    (image,) = images_embed(stored.value["embed"])["images"]
+    assert image["image"]["mimeType"] == "image/jpeg"
+    assert image["aspectRatio"] == {"width": 3000, "height": 4000}  # shown upright
+
+    gif = b"GIF89a" + struct.pack("<HH", 5, 7) + b"\x00\x00\x00;"
+    hub = _image_hub(make_hub, gif, name="map.gif", body="Hi.")
+    channel = _image_channel(sim, hub, tmp_path, monkeypatch)
+    receipt = channel.publish(channel.render(_flooding(hub)), "stormhub-gif")
+    channel.close()
+    stored = sim.get(_rkey(receipt.remote_id))
+    assert stored is not None
+    (image,) = images_embed(stored.value["embed"])["images"]
+    assert image["image"]["mimeType"] == "image/gif"
+    assert "aspectRatio" not in image  # optional in the lexicon: left out when unknown
+
+
+def test_image_dimensions_read_png_and_jpeg_headers() -> None:
+    assert image_dimensions(png(640, 480)) == (640, 480)
+    assert image_dimensions(jpeg(800, 600)) == (800, 600)
+    assert image_dimensions(jpeg(800, 600, orientation=1)) == (800, 600)
+    assert image_dimensions(jpeg(800, 600, orientation=3)) == (800, 600)  # upside down
+    for turned in (5, 6, 7, 8):
+        assert image_dimensions(jpeg(800, 600, orientation=turned)) == (600, 800)
+        assert image_dimensions(jpeg(800, 600, orientation=turned, order=">")) == (600, 800)
+    padded = b"\xff\xd8\xff\xff" + jpeg(10, 20)[2:]  # fill bytes before a marker
+    assert image_dimensions(padded) == (10, 20)
+    assert image_dimensions(png(640, 480)[:20]) is None  # cut short
+    assert image_dimensions(jpeg(800, 600)[:30]) is None
+    assert image_dimensions(b"\xff\xd8\xff\xda\x00\x02") is None  # scan before a frame
+    assert image_dimensions(jpeg(0, 600)) is None
+    assert image_dimensions(b"GIF89a") is None
+    assert image_dimensions(b"") is None
+    assert sniff_image(png(1, 1)) == "image/png"
+    assert sniff_image(jpeg(1, 1)) == "image/jpeg"
+    assert sniff_image(b"RIFF\0\0\0\0WEBPVP8 ") == "image/webp"
+    assert sniff_image(b"hello") is None
+
+
+# --- the simulated PDS's blobs -----------------------------------------------------------
+
+
+def _upload(sim: BlueskySim, data: bytes, mime: str, token: str) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        f"{sim.url}/xrpc/com.atproto.repo.uploadBlob",
+        data=data,
+        headers={"Content-Type": mime, "Authorization": f"Bearer {token}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.load(error)
+
+
+def test_the_simulated_pds_checks_image_embeds_as_the_lexicon_does(
+    channel: BlueskyChannel, sim: BlueskySim
+) -> None:
+    channel.publish(_post("Hello."), "stormhub-sim-blob")  # makes the account
+    did = next(iter(sim.repos))
+    token = sim._session(did)["accessJwt"]
+    data = png(2, 1)
+
+    code, answer = _upload(sim, data, "application/octet-stream", token)  # sniffed
+    assert code == 200
+    blob = answer["blob"]
+    assert blob == {"$type": "blob", "ref": {"$link": blob_cid(data)}, "mimeType": "image/png",
+                    "size": len(data)}  # fmt: skip
+    assert blob["ref"]["$link"].startswith("bafkrei")  # CIDv1, raw, sha-256
+    assert _upload(sim, data, "image/png", token) == (200, answer)  # content-addressed
+
+    def create(image: dict[str, Any]) -> tuple[int, Any]:
+        record = {"$type": "app.bsky.feed.post", "text": "x",
+                  "createdAt": "2026-11-27T12:00:00.000Z",
+                  "embed": {"$type": "app.bsky.embed.images", "images": [image]}}  # fmt: skip
+        body = {"repo": did, "collection": "app.bsky.feed.post", "record": record}
+        return _xrpc(sim, "com.atproto.repo.createRecord", body, token)
+
+    code, _ = create({"image": blob, "alt": ""})  # alt may be empty ...
+    assert code == 200
+    code, answer = create({"image": blob})  # ... but not missing
+    assert code == 400
+    assert answer["message"] == (
+        'Invalid app.bsky.feed.post record: Missing required key "alt" at $.record.embed.images[0]'
+    )
+    unknown = dict(blob, ref={"$link": blob_cid(b"never uploaded")})
+    code, answer = create({"image": unknown, "alt": "a"})
+    assert (code, answer["error"]) == (400, "BlobNotFound")
+    assert answer["message"] == f"Could not find blob: {blob_cid(b'never uploaded')}"
+    code, answer = create({"image": dict(blob, size=IMAGE_MAX_BYTES + 1), "alt": "a"})
+    assert code == 400
+    assert (
+        "blob too big (maximum 2000000, got 2000001) at $.record.embed.images[0].image"
+        in (answer["message"])
+    )
+    code, answer = create({"image": dict(blob, mimeType="text/plain"), "alt": "a"})
+    assert code == 400 and 'Expected "image/*" (got "text/plain")' in answer["message"]
+    code, answer = create({"image": blob, "alt": "a", "aspectRatio": {"width": 0, "height": 1}})
+    assert code == 400 and "integer too small (minimum 1, got 0)" in answer["message"]
+    code, answer = create({"image": dict(blob, size=len(data) + 1), "alt": "a"})
+    assert (code, answer["error"]) == (400, "InvalidSize")
+
+    sim.upload_limit = 100
+    code, answer = _upload(sim, b"\0" * 101, "image/png", token)
+    assert (code, answer["error"]) == (413, "PayloadTooLarge")
+    code, answer = _upload(sim, data, "image/png", "not-a-token")
+    assert code == 401

@@ -11,6 +11,13 @@ after ANY failed create the adapter reads the record back; if it is there with t
 text, the earlier request went through and that post is the answer. A thread resumes
 the same way, part by part.
 
+Images: when the post has an image file, the first post of the thread embeds it
+(``app.bsky.embed.images``, with the alt text and the aspect ratio read from a PNG or
+JPEG header). The bytes go up first with ``com.atproto.repo.uploadBlob``; blobs are
+content-addressed, so uploading again on a retry names the same blob. The lexicon takes
+image blobs up to :data:`IMAGE_MAX_BYTES`; a larger file fails before anything is sent.
+The read-back after a failed create compares the embedded image as well as the text.
+
 Length: Bluesky allows 300 graphemes and 3000 UTF-8 bytes. :func:`hub.text.bluesky_length`
 is the grapheme count unless the bytes would bind first, when it is ceil(bytes / 10), so
 ``length <= 300`` holds exactly when both limits do.
@@ -22,7 +29,10 @@ import datetime as dt
 import email.utils
 import hashlib
 import math
+import mimetypes
+import os
 import re
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -45,6 +55,11 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 PLATFORM = "Bluesky"
 POST = "app.bsky.feed.post"
+IMAGES = "app.bsky.embed.images"
+# app.bsky.embed.images#image: ``image`` is a blob with accept ["image/*"] and maxSize
+# 2000000 ("May be up to 2 MB, formerly limited to 1 MB"); the reference PDS refuses a
+# larger one when the record is created.
+IMAGE_MAX_BYTES = 2_000_000
 
 _S32 = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable, the TID alphabet
 # Record-key timestamps lie in [2020-01-01, 2020-01-01 + 2**47 us) = up to mid-2024: in
@@ -89,13 +104,53 @@ class _Ref:
         return {"uri": self.uri, "cid": self.cid}
 
 
+@dataclass(frozen=True)
+class Image:
+    """An image file, read and checked, ready to upload."""
+
+    path: str
+    data: bytes
+    mime: str
+    alt: str
+    dimensions: tuple[int, int] | None  # (width, height) as shown; None if unknown
+
+    @classmethod
+    def load(cls, path: str, alt: str | None) -> Image:
+        """Read *path*; a :class:`PublishError` (permanent) if Bluesky cannot take it."""
+        try:
+            with open(path, "rb") as file:
+                size = os.fstat(file.fileno()).st_size
+                data = file.read(IMAGE_MAX_BYTES + 1) if size <= IMAGE_MAX_BYTES else b""
+        except OSError as exc:
+            raise PublishError(
+                f"cannot read the image {path} ({exc.strerror or exc}): check the update's "
+                "image: field and that the file is there",
+                transient=False,
+            ) from exc
+        size = max(size, len(data))
+        if size > IMAGE_MAX_BYTES:
+            raise PublishError(
+                f"the image {path} is {size:,} bytes, more than the {IMAGE_MAX_BYTES:,} bytes "
+                f"{PLATFORM} takes for an image: use a smaller image (fewer pixels, or a JPEG "
+                "rather than a PNG for a photo)",
+                transient=False,
+            )
+        mime = sniff_image(data) or mimetypes.guess_type(path)[0] or ""
+        if not mime.startswith("image/"):
+            raise PublishError(
+                f"{path} is not an image {PLATFORM} takes: use a PNG, JPEG, GIF or WebP file",
+                transient=False,
+            )
+        return cls(path, data, mime, alt or "", image_dimensions(data))
+
+
 class BlueskyChannel(Channel[BlueskyConfig]):
     type = "bluesky"
     max_chars = BLUESKY_GRAPHEMES
     supports_edit = False  # Bluesky has no edit: a correction is a reply
     supports_delete = True
     supports_threads = True
-    takes_images = False
+    takes_images = True  # in the first post of a thread, as app.bsky.embed.images
     idempotent = True  # the record key is derived from the delivery key
     can_find = False
 
@@ -236,7 +291,9 @@ class BlueskyChannel(Channel[BlueskyConfig]):
 
     # --- records ----------------------------------------------------------------------
 
-    def _record(self, text: str, reply: tuple[_Ref, _Ref] | None) -> dict[str, Any]:
+    def _record(
+        self, text: str, reply: tuple[_Ref, _Ref] | None, embed: dict[str, Any] | None
+    ) -> dict[str, Any]:
         record: dict[str, Any] = {
             "$type": POST,
             "text": text,
@@ -249,7 +306,46 @@ class BlueskyChannel(Channel[BlueskyConfig]):
         if reply is not None:
             root, parent = reply
             record["reply"] = {"root": root.json(), "parent": parent.json()}
+        if embed is not None:
+            record["embed"] = embed
         return record
+
+    def _embed(self, image: Image) -> dict[str, Any]:
+        """Upload *image* and return the app.bsky.embed.images object that shows it."""
+        entry: dict[str, Any] = {"alt": image.alt, "image": self._upload(image)}
+        if image.dimensions is not None:
+            width, height = image.dimensions
+            entry["aspectRatio"] = {"width": width, "height": height}
+        return {"$type": IMAGES, "images": [entry]}
+
+    def _upload(self, image: Image) -> dict[str, Any]:
+        """The blob (``{$type: blob, ref: {$link}, mimeType, size}``) for *image*'s bytes.
+
+        Sent as the raw body with the image's own Content-Type: the SDK's ``upload_blob``
+        would send ``*/*`` and pass the bytes as httpx's deprecated ``data=``.
+        """
+        self._login()
+        try:
+            answer = self._call(
+                lambda c: c.invoke_procedure(
+                    "com.atproto.repo.uploadBlob",
+                    content=image.data,
+                    headers={"Content-Type": image.mime},
+                    output_encoding="application/json",
+                )
+            )
+        except PublishError:
+            raise  # from logging in
+        except Exception as exc:
+            raise self._error(exc) from exc
+        content = answer.content
+        blob = content.get("blob") if isinstance(content, dict) else None
+        if not isinstance(blob, dict) or _blob_link(blob) is None:
+            raise PublishError(
+                f"{PLATFORM} answered the upload of {image.path} without a blob reference",
+                transient=False,
+            )
+        return blob
 
     def _tag_facets(self, text: str) -> list[dict[str, object]]:
         """app.bsky.richtext.facet#tag facets for the configured hashtags, outside links."""
@@ -271,10 +367,16 @@ class BlueskyChannel(Channel[BlueskyConfig]):
             )
         return facets
 
-    def _create(self, rkey: str, text: str, reply: tuple[_Ref, _Ref] | None) -> _Ref:
+    def _create(
+        self,
+        rkey: str,
+        text: str,
+        reply: tuple[_Ref, _Ref] | None,
+        embed: dict[str, Any] | None = None,
+    ) -> _Ref:
         self._login()
         data = {"repo": self._did, "collection": POST, "rkey": rkey,
-                "record": self._record(text, reply)}  # fmt: skip
+                "record": self._record(text, reply, embed)}  # fmt: skip
         try:
             created = self._call(lambda c: c.com.atproto.repo.create_record(data))
         except PublishError:
@@ -285,7 +387,8 @@ class BlueskyChannel(Channel[BlueskyConfig]):
             if existing is None:
                 raise self._error(exc) from exc
             ref, value = existing
-            if _text_of(value) != text:
+            same_image = _embed_links(_field(value, "embed")) == _embed_links(embed)
+            if _text_of(value) != text or not same_image:
                 raise PublishError(
                     f"{PLATFORM} already holds a different post under record key {rkey} "
                     f"({self._web_url(ref.uri)}): delete it to post this update again",
@@ -323,14 +426,16 @@ class BlueskyChannel(Channel[BlueskyConfig]):
         return f"https://bsky.app/profile/{self._handle}/post/{uri.rsplit('/', 1)[-1]}"
 
     def _thread(self, post: Post, key: str, reply_to: tuple[_Ref, _Ref] | None) -> Receipt:
-        """Create every part of *post*, each a reply to the one before."""
+        """Create every part of *post*, each a reply to the one before; the image in the first."""
+        image = Image.load(post.image_file, post.alt) if post.image_file else None
         refs: list[_Ref] = []
         for index, text in enumerate(post.parts):
             if refs:
                 reply: tuple[_Ref, _Ref] | None = (reply_to[0] if reply_to else refs[0], refs[-1])
             else:
                 reply = reply_to
-            refs.append(self._create(record_key(key, index), text, reply))
+            embed = self._embed(image) if image is not None and index == 0 else None
+            refs.append(self._create(record_key(key, index), text, reply, embed))
         return Receipt(
             remote_id=refs[0].uri,
             url=self._web_url(refs[0].uri),
@@ -423,6 +528,95 @@ def _retry_after(headers: dict[str, Any]) -> float | None:
         except ValueError:
             return None
     return None
+
+
+def sniff_image(data: bytes) -> str | None:
+    """The MIME type of a PNG, JPEG, GIF or WebP file from its first bytes, else None."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+# JPEG start-of-frame markers (they hold the size): C0-CF but DHT, JPG and DAC.
+_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def image_dimensions(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG or JPEG as it is shown, from its header; else None.
+
+    A JPEG whose EXIF orientation turns it a quarter (5-8) is shown with the sides swapped.
+    """
+    try:
+        if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+            width, height = struct.unpack(">II", data[16:24])
+            return (width, height) if width and height else None
+        if not data.startswith(b"\xff\xd8"):
+            return None
+        orientation, i = 1, 2
+        while i + 4 <= len(data) and data[i] == 0xFF:
+            marker = data[i + 1]
+            if marker == 0xFF:  # fill byte
+                i += 1
+                continue
+            if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # no length
+                i += 2
+                continue
+            (length,) = struct.unpack(">H", data[i + 2 : i + 4])
+            if marker == 0xE1 and data[i + 4 : i + 10] == b"Exif\0\0":
+                orientation = _exif_orientation(data[i + 10 : i + 2 + length])
+            elif marker in _SOF:
+                height, width = struct.unpack(">HH", data[i + 5 : i + 9])
+                if not (width and height):
+                    return None
+                return (height, width) if 5 <= orientation <= 8 else (width, height)
+            elif marker == 0xDA:  # start of scan: no frame header before it
+                return None
+            i += 2 + length
+    except struct.error:
+        return None
+    return None
+
+
+def _exif_orientation(tiff: bytes) -> int:
+    """The Orientation tag (0x0112) of IFD0 in an EXIF TIFF block; 1 if absent."""
+    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
+    if order is None:
+        return 1
+    try:
+        (offset,) = struct.unpack(order + "I", tiff[4:8])
+        (count,) = struct.unpack(order + "H", tiff[offset : offset + 2])
+        for n in range(count):
+            entry = offset + 2 + 12 * n
+            tag, _kind = struct.unpack(order + "HH", tiff[entry : entry + 4])
+            if tag == 0x0112:
+                return int(struct.unpack(order + "H", tiff[entry + 8 : entry + 10])[0])
+    except struct.error:
+        return 1
+    return 1
+
+
+def _field(value: Any, name: str) -> Any:
+    """*value*[name] of a JSON object, or the attribute of an SDK model."""
+    return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+
+
+def _blob_link(blob: Any) -> str | None:
+    """The CID a blob names: ``ref.$link`` in JSON, ``ref.link`` (IpldLink) in the SDK."""
+    ref = _field(blob, "ref")
+    link = ref.get("$link") if isinstance(ref, dict) else getattr(ref, "link", ref)
+    return link if isinstance(link, str) and link else None
+
+
+def _embed_links(embed: Any) -> tuple[str | None, ...]:
+    """The blob CIDs of the images in an app.bsky.embed.images object (none: empty)."""
+    images = _field(embed, "images") if embed is not None else None
+    return tuple(_blob_link(_field(image, "image")) for image in images or ())
 
 
 def _text_of(value: Any) -> str | None:

@@ -1,8 +1,8 @@
 """A Bluesky PDS as the ``atproto`` SDK talks to it: XRPC over HTTP, JSON in and out.
 
 Served: ``com.atproto.server.createSession`` / ``refreshSession`` / ``getSession``,
-``com.atproto.repo.createRecord`` / ``getRecord`` / ``deleteRecord``. Like a PDS without
-an AppView, every ``app.bsky.*`` query answers 501 MethodNotImplemented.
+``com.atproto.repo.createRecord`` / ``getRecord`` / ``deleteRecord`` / ``uploadBlob``.
+Like a PDS without an AppView, every ``app.bsky.*`` query answers 501 MethodNotImplemented.
 
 Shapes and wording follow the reference PDS (bluesky-social/atproto): a record that
 breaks the lexicon is a 400 ``InvalidRequest`` "Invalid app.bsky.feed.post record:
@@ -10,6 +10,18 @@ Record/text must not be longer than 300 graphemes"; a missing record is a 400
 ``RecordNotFound`` "Could not locate record: at://..."; and creating a record under a
 record key that is already taken is an HTTP 500, as the reference PDS answers it.
 Stricter than a real PDS: facet byte ranges must lie within the text.
+
+Blobs: ``uploadBlob`` takes the raw body, up to 5 MiB (the reference PDS's default
+``PDS_BLOB_UPLOAD_LIMIT``; more is a 413 PayloadTooLarge), sniffs PNG/JPEG/GIF/WebP for
+the MIME type as the PDS does (else takes the Content-Type) and answers
+``{"blob": {"$type": "blob", "ref": {"$link": cid}, "mimeType", "size"}}`` with the real
+CIDv1 (raw codec, sha-256) of the bytes. A post's ``app.bsky.embed.images`` is checked
+as the lexicon and the PDS check it, in the PDS's 0.5 wording: at most 4 images, ``alt``
+required, ``image/*`` only, at most 2,000,000 bytes ("blob too big"), an optional
+aspectRatio of positive integers, and a blob this account uploaded (else 400
+BlobNotFound). Stricter than a real PDS: other embed types are refused, and the blob's
+mimeType and size must match the upload every time (the PDS checks only the first record
+that references a blob).
 
 Tokens are HS256 JWTs signed with a per-simulator secret, with the ``exp`` claim the
 SDK reads to decide when to refresh. CIDs are CIDv1 (dag-cbor, sha-256) in base32, but
@@ -26,6 +38,7 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +46,9 @@ from hub.simulator.core import PlatformSim, Received, Response, json_response
 from hub.text import BLUESKY_BYTES, BLUESKY_GRAPHEMES, graphemes, utf8_length
 
 POST = "app.bsky.feed.post"
+IMAGES = "app.bsky.embed.images"
+IMAGE_MAX_BYTES = 2_000_000  # app.bsky.embed.images#image: blob maxSize
+UPLOAD_LIMIT = 5 * 1024 * 1024  # the reference PDS's default blobUploadLimit
 TID_RE = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
 _S32 = "234567abcdefghijklmnopqrstuvwxyz"
 _ACCESS_SECONDS = 2 * 3600  # what bsky.social gives an app-password session
@@ -43,6 +59,7 @@ _PROCEDURES = {
     "com.atproto.server.refreshSession",
     "com.atproto.repo.createRecord",
     "com.atproto.repo.deleteRecord",
+    "com.atproto.repo.uploadBlob",
 }
 _QUERIES = {"com.atproto.server.getSession", "com.atproto.repo.getRecord"}
 
@@ -90,6 +107,38 @@ def make_cid(value: Any) -> str:
     return "b" + base64.b32encode(raw).decode().lower().rstrip("=")
 
 
+def blob_cid(data: bytes) -> str:
+    """The CID a PDS gives a blob: CIDv1, raw codec, sha-256, base32 ("bafkrei...")."""
+    raw = bytes([0x01, 0x55, 0x12, 0x20]) + hashlib.sha256(data).digest()
+    return "b" + base64.b32encode(raw).decode().lower().rstrip("=")
+
+
+def sniff_mime(data: bytes) -> str | None:
+    """The MIME type the PDS's file-type sniffing finds for the image formats it knows."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    """One uploaded blob, as the PDS holds it."""
+
+    cid: str
+    mime_type: str
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
 def encode_tid(value: int) -> str:
     """The 13-character base32-sortable form of a 64-bit TID integer."""
     return "".join(_S32[(value >> (5 * (12 - i))) & 31] for i in range(13))
@@ -127,6 +176,8 @@ class BlueskySim(PlatformSim):
         self.password = password
         self.repos: dict[str, dict[tuple[str, str], StoredRecord]] = {}  # did -> records
         self.handles: dict[str, str] = {}  # did -> handle
+        self.blobs: dict[str, dict[str, StoredBlob]] = {}  # did -> cid -> blob
+        self.upload_limit = UPLOAD_LIMIT
         self.rate_limit = 3000
         self.rate_window = 300
         self.access_seconds = _ACCESS_SECONDS  # the SDK refreshes 15 min before expiry
@@ -147,12 +198,20 @@ class BlueskySim(PlatformSim):
         """The live post with record key *rkey*, in any repo."""
         return next((r for r in self.posts() if r.rkey == rkey), None)
 
+    def blob(self, cid: str) -> StoredBlob | None:
+        """The uploaded blob *cid*, in any repo."""
+        with self.lock:
+            return next((b[cid] for b in self.blobs.values() if cid in b), None)
+
     def describe(self) -> list[str]:
         lines = []
         for record in self.posts():
             first = str(record.value.get("text", "")).split("\n", 1)[0]
             mark = "↳ " if "reply" in record.value else ""
-            lines.append(f"{record.uri}  {mark}{first}")
+            embed = record.value.get("embed")
+            images = embed.get("images", []) if isinstance(embed, dict) else []
+            shown = "".join(f"  [image: {image.get('alt', '')}]" for image in images)
+            lines.append(f"{record.uri}  {mark}{first}{shown}")
         return lines
 
     def handle(self, request: Received) -> Response:
@@ -252,6 +311,7 @@ class BlueskySim(PlatformSim):
         with self.lock:
             self.handles.setdefault(did, handle)
             self.repos.setdefault(did, {})
+            self.blobs.setdefault(did, {})
         return 200, self._session(did)
 
     def _com_atproto_server_refreshSession(self, request: Received) -> tuple[int, Any]:
@@ -294,6 +354,7 @@ class BlueskySim(PlatformSim):
         elif not isinstance(rkey, str) or not TID_RE.match(rkey):
             raise _invalid(f"Invalid {collection} record key: {rkey!r} is not a TID")
         _validate_post(record)
+        self._check_blobs(did, record)
         uri = f"at://{did}/{collection}/{rkey}"
         stored = StoredRecord(uri=uri, cid=make_cid(record), value=record)
         with self.lock:
@@ -329,6 +390,44 @@ class BlueskySim(PlatformSim):
         with self.lock:
             existed = self.repos[did].pop((collection, rkey), None)
             return 200, ({"commit": self._commit()} if existed else {})
+
+    def _com_atproto_repo_uploadBlob(self, request: Received) -> tuple[int, Any]:
+        did = self._auth(request)
+        data = request.body
+        if len(data) > self.upload_limit:
+            raise _Reject(413, "PayloadTooLarge", "request entity too large")
+        encoding = request.headers.get("content-type", "").split(";", 1)[0].strip()
+        mime = sniff_mime(data) or encoding or "application/octet-stream"
+        blob = StoredBlob(cid=blob_cid(data), mime_type=mime, data=data)
+        with self.lock:
+            self.blobs[did][blob.cid] = blob
+        ref = {"$type": "blob", "ref": {"$link": blob.cid}, "mimeType": mime, "size": blob.size}
+        return 200, {"blob": ref}
+
+    def _check_blobs(self, did: str, record: dict[str, Any]) -> None:
+        """Every image blob *record* embeds was uploaded to *did*, with its mimeType and size."""
+        embed = record.get("embed")
+        for image in embed.get("images", []) if isinstance(embed, dict) else []:
+            ref = image["image"]
+            cid = ref["ref"]["$link"]
+            with self.lock:
+                found = self.blobs[did].get(cid)
+            if found is None:
+                raise _Reject(400, "BlobNotFound", f"Could not find blob: {cid}")
+            if ref["mimeType"] != found.mime_type:
+                raise _Reject(
+                    400,
+                    "InvalidMimeType",
+                    "Referenced Mimetype does not match stored blob. "
+                    f"Expected: {found.mime_type}, Got: {ref['mimeType']}",
+                )
+            if ref["size"] != found.size:
+                raise _Reject(
+                    400,
+                    "InvalidSize",
+                    "Referenced Size does not match stored blob. "
+                    f"Expected: {found.size}, Got: {ref['size']}",
+                )
 
     def _next_tid(self) -> str:
         with self.lock:
@@ -408,3 +507,60 @@ def _validate_post(record: dict[str, Any]) -> None:
                 raise bad(f"Record/reply/{side}/uri must be an at-uri")
             if not isinstance(cid, str) or not cid:
                 raise bad(f"Record/reply/{side}/cid must be a cid string")
+    if "embed" in record:
+        _validate_embed(record["embed"], bad)
+
+
+def _validate_embed(embed: Any, bad: Callable[[str], _Reject]) -> None:
+    """Check an app.bsky.embed.images embed as the lexicon does (the PDS 0.5 wording)."""
+    if not isinstance(embed, dict) or not isinstance(embed.get("$type"), str):
+        raise bad("Expected object with $type at $.record.embed")
+    if embed["$type"] != IMAGES:  # stricter: a PDS takes any embed of the open union
+        raise bad(f"this simulator takes {IMAGES} embeds only, not {embed['$type']}")
+    if "images" not in embed:
+        raise bad('Missing required key "images" at $.record.embed')
+    images = embed["images"]
+    if not isinstance(images, list):
+        raise bad("Expected array value type at $.record.embed.images")
+    if len(images) > 4:
+        raise bad(f"array too big (maximum 4, got {len(images)}) at $.record.embed.images")
+    for i, image in enumerate(images):
+        at = f"$.record.embed.images[{i}]"
+        if not isinstance(image, dict):
+            raise bad(f"Expected object value type at {at}")
+        # In the lexicon's order (image, alt, aspectRatio), as the PDS reports the first.
+        if "image" not in image:
+            raise bad(f'Missing required key "image" at {at}')
+        blob = image["image"]
+        ref = blob.get("ref") if isinstance(blob, dict) else None
+        if (
+            not isinstance(blob, dict)
+            or blob.get("$type") != "blob"
+            or not isinstance(ref, dict)
+            or not isinstance(ref.get("$link"), str)
+            or not isinstance(blob.get("mimeType"), str)
+            or not isinstance(blob.get("size"), int)
+        ):
+            raise bad(f"Expected blob value type at {at}.image")
+        if not blob["mimeType"].startswith("image/"):
+            raise bad(f'Expected "image/*" (got "{blob["mimeType"]}") at {at}.image.mimeType')
+        if blob["size"] > IMAGE_MAX_BYTES:
+            raise bad(f"blob too big (maximum {IMAGE_MAX_BYTES}, got {blob['size']}) at {at}.image")
+        if "alt" not in image:
+            raise bad(f'Missing required key "alt" at {at}')
+        if not isinstance(image["alt"], str):
+            raise bad(f"Expected string value type (got {image['alt']!r}) at {at}.alt")
+        ratio = image.get("aspectRatio")
+        if ratio is not None:
+            if not isinstance(ratio, dict):
+                raise bad(f"Expected object value type at {at}.aspectRatio")
+            for side in ("width", "height"):
+                if side not in ratio:
+                    raise bad(f'Missing required key "{side}" at {at}.aspectRatio')
+                value = ratio[side]
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise bad(f"Expected integer value type at {at}.aspectRatio.{side}")
+                if value < 1:
+                    raise bad(
+                        f"integer too small (minimum 1, got {value}) at {at}.aspectRatio.{side}"
+                    )
