@@ -17,7 +17,7 @@ from mastodon import MastodonError
 
 from hub.channels import make_channel
 from hub.channels.base import Post, PublishError, Receipt
-from hub.channels.mastodon import MastodonChannel, retry_after
+from hub.channels.mastodon import MAX_DESCRIPTION, MastodonChannel, alt_text, retry_after
 from hub.config import MastodonConfig
 from hub.content import load_hub
 from hub.fanout import Fanout, RetryPolicy, delivery_key
@@ -25,7 +25,7 @@ from hub.ledger import Ledger
 from hub.model import Hub
 from hub.simulator import Simulator, status
 from hub.simulator.core import Fault
-from hub.simulator.mastodon import MastodonSim
+from hub.simulator.mastodon import NOT_READY, MastodonSim, multipart
 from tests.channels.mastodon import make
 from tests.conftest import NOW, HubFactory
 
@@ -37,6 +37,16 @@ LONG_BODY = "\n\n".join(
     for n in range(1, 9)
 )
 UPDATE = "---\ntime: 2026-11-27 {time}\ntitle: {title}\nseverity: {severity}\n---\n{body}\n"
+ALT = "Water covering Harbor Road outside the Main Campus entrance"
+IMAGE_UPDATE = (
+    "---\ntime: 2026-11-27 09:00\ntitle: Harbor Road flooded\nseverity: warning\n"
+    f"image: images/x.png\nalt: {ALT}\n---\n{LONG_BODY}\n"
+)
+# A 1x1 PNG (as in test_build).
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
 
 
 @dataclass
@@ -122,7 +132,7 @@ def test_capabilities_follow_the_instance(hub: Hub) -> None:
     assert channel.limit == 2000
     assert channel.length("see https://example.org/" + "x" * 200) == 4 + 23
     assert channel.idempotent and channel.can_find and channel.supports_edit
-    assert not channel.takes_images
+    assert channel.takes_images
     assert len(channel.render(hub.update("long")).parts) == 1  # fits 2000 at once
 
 
@@ -498,3 +508,295 @@ def test_fanout_delivers_each_update_once_and_recovers_a_crash(
         assert crashed.url in {o.url for o in report.outcomes}
         assert fanout().outcomes == []
         assert len(sim.describe()) == parts
+
+
+# --- images ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pictured(
+    make_hub: HubFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Rig]:
+    """A hub whose one long update has an image, and the channel on a fresh instance."""
+    root = make_hub({"content/updates/flood.md": IMAGE_UPDATE})
+    (root / "content/images").mkdir(parents=True, exist_ok=True)
+    (root / "content/images/x.png").write_bytes(PNG)
+    hub = load_hub(root)
+    sim = MastodonSim(token=TOKEN)
+    with Simulator([sim]):
+        config, _ = make(sim.url, tmp_path)
+        monkeypatch.setenv("MASTODON_ACCESS_TOKEN", TOKEN)
+        channel = make_channel(config, hub)
+        assert isinstance(channel, MastodonChannel)
+        try:
+            yield Rig(channel, sim, config)
+        finally:
+            channel.close()
+
+
+def flood(rig: Rig) -> Post:
+    post = rig.channel.render(rig.channel.hub.update("flood"))
+    assert len(post.parts) > 1 and post.image_file is not None
+    return post
+
+
+def uploads(rig: Rig) -> list[Any]:
+    return [r for r in rig.sim.received if r.method == "POST" and r.path == "/api/v2/media"]
+
+
+def without_image(post: Post) -> Post:
+    return replace(post, image=None, image_file=None, alt=None)
+
+
+def test_the_image_is_uploaded_with_its_alt_text_and_goes_with_the_first_post(
+    pictured: Rig,
+) -> None:
+    post = flood(pictured)
+    assert post.image == "https://hub.example.org/images/x.png" and post.alt == ALT
+    receipt = pictured.channel.publish(post, "stormhub-img")
+    [media] = pictured.sim.media.values()
+    assert media.data == PNG and media.description == ALT
+    assert media.content_type == "image/png" and media.size == (1, 1)
+    first, *rest = (pictured.sim.statuses[i] for i in receipt.ids)
+    assert first.media_ids == [media.id] and media.status_id == first.id
+    assert rest and all(s.media_ids == [] for s in rest)
+    # On the wire: one multipart upload to v2, before the first status, which names it.
+    [upload] = uploads(pictured)
+    fields = multipart(upload)
+    assert fields["file"][0] == PNG and fields["file"][2] == "image/png"
+    assert fields["description"][0].decode() == ALT
+    paths = [(r.method, r.path) for r in pictured.sim.received]
+    assert paths[:2] == [("POST", "/api/v2/media"), ("POST", "/api/v1/statuses")]
+    assert not any("/instance" in path for _, path in paths)  # no version probe
+    statuses = [r for r in pictured.posts() if r.path == "/api/v1/statuses"]
+    assert statuses[0].form["media_ids[]"] == [media.id]
+    assert all("media_ids[]" not in r.form for r in statuses[1:])
+    # The status as the API shows it, and as the drill shows it.
+    _, _, entity = _call(
+        pictured.sim,
+        "GET",
+        f"/api/v1/statuses/{receipt.remote_id}",
+        Authorization=f"Bearer {TOKEN}",
+    )
+    [attachment] = entity["media_attachments"]
+    assert attachment["id"] == media.id and attachment["type"] == "image"
+    assert attachment["description"] == ALT and attachment["blurhash"]
+    assert attachment["meta"]["original"] == {"width": 1, "height": 1, "size": "1x1", "aspect": 1.0}
+    with urllib.request.urlopen(attachment["url"], timeout=5) as response:
+        assert response.read() == PNG
+    lines = pictured.sim.describe()
+    assert lines[0] == f"WARNING: Harbor Road flooded [image: {ALT}]"
+    assert all("[image" not in line for line in lines[1:])
+
+
+def test_an_edit_keeps_the_image_and_its_description_follows_the_alt_text(
+    pictured: Rig,
+) -> None:
+    post = flood(pictured)
+    receipt = pictured.channel.publish(post, "stormhub-img")
+    [media] = pictured.sim.media.values()
+    fixed = replace(post, parts=tuple(p.replace("Lincoln", "Roosevelt") for p in post.parts))
+    assert pictured.channel.edit(receipt, fixed) == receipt
+    first = pictured.sim.statuses[receipt.remote_id]
+    assert first.edited_at is not None and "Roosevelt" in first.text
+    assert first.media_ids == [media.id] and media.description == ALT
+    put = next(r for r in pictured.sim.received if r.method == "PUT")
+    assert put.form["media_ids[]"] == [media.id]  # sent again: without it, Mastodon drops it
+    # A new alt text: the same attachment, its description changed (media_attributes).
+    retold = replace(fixed, alt="Harbor Road under a metre of water")
+    pictured.channel.edit(receipt, retold)
+    assert first.media_ids == [media.id] and media.description == retold.alt
+    put = [r for r in pictured.sim.received if r.method == "PUT"][-len(post.parts)]
+    assert put.json["media_attributes"] == [{"id": media.id, "description": retold.alt}]
+    assert len(uploads(pictured)) == 1  # nothing uploaded again
+    assert pictured.sim.describe()[0].endswith(f"[image: {retold.alt}]")
+    # The update without its image: the edit leaves the status without media.
+    pictured.channel.edit(receipt, without_image(retold))
+    assert first.media_ids == [] and "[image" not in pictured.sim.describe()[0]
+
+
+def test_a_correction_that_adds_the_image_uploads_and_attaches_it(pictured: Rig) -> None:
+    post = flood(pictured)
+    receipt = pictured.channel.publish(without_image(post), "stormhub-plain")
+    assert uploads(pictured) == [] and pictured.sim.media == {}
+    assert pictured.channel.correct(receipt, post, "stormhub-fix") == receipt
+    [media] = pictured.sim.media.values()
+    assert pictured.sim.statuses[receipt.remote_id].media_ids == [media.id]
+    assert media.description == ALT
+
+
+def test_an_upload_still_processing_is_polled_until_it_has_a_url(pictured: Rig) -> None:
+    pictured.sim.processing_seconds = 0.3
+    receipt = pictured.channel.publish(flood(pictured), "stormhub-slow")
+    [media] = pictured.sim.media.values()
+    polls = [r for r in pictured.sim.received if r.path == f"/api/v1/media/{media.id}"]
+    assert polls and all(r.method == "GET" for r in polls)
+    assert pictured.sim.statuses[receipt.remote_id].media_ids == [media.id]
+
+
+def test_processing_past_the_timeout_is_transient_and_the_retry_reuses_the_upload(
+    pictured: Rig,
+) -> None:
+    start = time.time()
+    pictured.sim.clock = lambda: start
+    pictured.sim.processing_seconds = 60
+    post = flood(pictured)
+    began = time.monotonic()
+    with pytest.raises(PublishError) as caught:
+        pictured.channel.publish(post, "stormhub-wait")
+    assert caught.value.transient and "still processing" in str(caught.value)
+    assert time.monotonic() - began < pictured.config.timeout + 1
+    assert pictured.live() == []
+    pictured.sim.clock = lambda: start + 61
+    receipt = pictured.channel.publish(post, "stormhub-wait")
+    [media] = pictured.sim.media.values()  # polled again, not uploaded again
+    assert len(uploads(pictured)) == 1
+    assert pictured.sim.statuses[receipt.remote_id].media_ids == [media.id]
+
+
+def test_an_attachment_the_instance_has_not_finished_is_a_transient_422(pictured: Rig) -> None:
+    pictured.sim.inject(Fault("delay"), status(422, {"error": NOT_READY}))  # upload; status
+    with pytest.raises(PublishError) as caught:
+        pictured.channel.publish(flood(pictured), "stormhub-early")
+    assert caught.value.transient and caught.value.status == 422
+    assert caught.value.retry_after == 5.0
+    receipt = pictured.channel.publish(flood(pictured), "stormhub-early")
+    assert len(uploads(pictured)) == 1  # the retry attaches the same upload
+    [media] = pictured.sim.media.values()
+    assert pictured.sim.statuses[receipt.remote_id].media_ids == [media.id]
+
+
+def test_a_retry_in_the_same_run_attaches_the_same_upload(pictured: Rig) -> None:
+    post = flood(pictured)
+    # The upload and the first part are made; the answer for the second part is lost.
+    pictured.sim.inject(Fault("delay"), Fault("delay"), Fault("drop"))
+    with pytest.raises(PublishError) as caught:
+        pictured.channel.publish(post, "stormhub-lost")
+    assert caught.value.transient
+    receipt = pictured.channel.publish(post, "stormhub-lost")
+    assert len(uploads(pictured)) == 1 and len(pictured.live()) == len(post.parts)
+    [media] = pictured.sim.media.values()
+    assert pictured.sim.statuses[receipt.remote_id].media_ids == [media.id]
+
+
+def test_a_rerun_after_a_crash_posts_once_and_leaves_one_unattached_upload(
+    pictured: Rig,
+) -> None:
+    post = flood(pictured)
+    receipt = pictured.channel.publish(post, "stormhub-crash")
+    fresh = make_channel(pictured.config, pictured.channel.hub)  # a new process
+    try:
+        assert fresh.publish(post, "stormhub-crash") == receipt
+    finally:
+        fresh.close()
+    assert len(pictured.live()) == len(post.parts)
+    attached, spare = sorted(pictured.sim.media.values(), key=lambda m: m.status_id is None)
+    assert attached.status_id == receipt.remote_id and spare.status_id is None
+    assert pictured.sim.statuses[receipt.remote_id].media_ids == [attached.id]
+
+
+def test_a_missing_image_file_fails_before_anything_is_sent(pictured: Rig) -> None:
+    post = replace(flood(pictured), image_file="/nonexistent/x.png")
+    with pytest.raises(PublishError) as caught:
+        pictured.channel.publish(post, "stormhub-gone")
+    assert not caught.value.transient and "/nonexistent/x.png" in str(caught.value)
+    assert pictured.sim.received == []
+
+
+def test_a_long_alt_text_is_cut_at_a_word_to_mastodons_1500_characters(pictured: Rig) -> None:
+    assert MAX_DESCRIPTION == 1500
+    assert alt_text(ALT) == ALT and alt_text(None) is None
+    exact = "x" * 1500
+    assert alt_text(exact) == exact
+    words = " ".join(f"word{n}" for n in range(400))  # about 2,700 characters
+    cut = alt_text(words)
+    assert cut is not None and len(cut) <= 1500 and cut.endswith("…")
+    assert words.startswith(cut[:-1]) and cut[:-1].rsplit(" ", 1)[-1] in words.split()
+    pictured.channel.publish(replace(flood(pictured), alt=words), "stormhub-alt")
+    [media] = pictured.sim.media.values()
+    assert media.description == cut
+
+
+def _form(fields: dict[str, tuple[str, bytes, str | None]]) -> tuple[bytes, str]:
+    """A multipart/form-data body: name -> (file name or "", content, content type)."""
+    boundary = "stormhub-test-boundary"
+    body = b""
+    for name, (filename, content, kind) in fields.items():
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        head = f"--{boundary}\r\nContent-Disposition: {disposition}\r\n"
+        if kind:
+            head += f"Content-Type: {kind}\r\n"
+        body += head.encode() + b"\r\n" + content + b"\r\n"
+    return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def test_the_simulator_speaks_mastodon_media() -> None:
+    sim = MastodonSim(token=TOKEN)
+    with Simulator([sim]):
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+
+        def upload(description: str, data: bytes = PNG, kind: str = "image/png") -> Any:
+            body, content_type = _form(
+                {"file": ("x.png", data, kind), "description": ("", description.encode(), None)}
+            )
+            return _call(
+                sim, "POST", "/api/v2/media", body, **auth, **{"Content-Type": content_type}
+            )
+
+        code, _, media = upload("a flooded road")
+        assert code == 200 and isinstance(media["id"], str) and media["url"].endswith(".png")
+        assert media["description"] == "a flooded road" and media["type"] == "image"
+        code, _, again = _call(sim, "GET", f"/api/v1/media/{media['id']}", **auth)
+        assert (code, again["id"]) == (200, media["id"])
+        code, _, changed = _call(
+            sim, "PUT", f"/api/v1/media/{media['id']}", b"description=a road", **auth
+        )
+        assert (code, changed["description"]) == (200, "a road")
+        code, _, error = upload("x" * 1501)
+        assert code == 422
+        assert error["error"] == (
+            "Validation failed: Description is too long (maximum is 1500 characters)"
+        )
+        code, _, error = upload("text", b"hello", "text/plain")
+        assert code == 422 and "content type is invalid" in error["error"]
+        code, _, error = upload("broken", b"not a png", "image/png")
+        assert (code, error["error"]) == (422, "File type of uploaded media could not be verified")
+        # Attaching: unknown ids are refused in Mastodon's words; attached media is no
+        # longer found by /api/v1/media/:id, nor attachable to another status.
+        code, _, error = _call(
+            sim, "POST", "/api/v1/statuses", b"status=x&media_ids[]=12345", **auth
+        )
+        assert (code, error["error"]) == (
+            422,
+            "Media 12345 not found or already attached to another post",
+        )
+        ids = f"media_ids[]={media['id']}".encode()
+        code, _, made = _call(sim, "POST", "/api/v1/statuses", b"status=&" + ids, **auth)
+        assert code == 200 and [m["id"] for m in made["media_attachments"]] == [media["id"]]
+        assert _call(sim, "GET", f"/api/v1/media/{media['id']}", **auth)[0] == 404
+        code, _, error = _call(sim, "POST", "/api/v1/statuses", b"status=y&" + ids, **auth)
+        assert code == 422 and error["error"].startswith(f"Media {media['id']} not found")
+        # An edit that names the media keeps it; one that does not, drops it.
+        path = f"/api/v1/statuses/{made['id']}"
+        code, _, kept = _call(sim, "PUT", path, b"status=edited&" + ids, **auth)
+        assert [m["id"] for m in kept["media_attachments"]] == [media["id"]]
+        code, _, dropped = _call(sim, "PUT", path, b"status=edited again", **auth)
+        assert dropped["media_attachments"] == []
+        # With processing: 202 and no url, 206 while processing, then 200 with the url.
+        start = time.time()
+        sim.clock = lambda: start
+        sim.processing_seconds = 10
+        code, _, slow = upload("later")
+        assert (code, slow["url"]) == (202, None)
+        code, _, still = _call(sim, "GET", f"/api/v1/media/{slow['id']}", **auth)
+        assert (code, still["url"]) == (206, None)
+        slow_ids = f"media_ids[]={slow['id']}".encode()
+        code, _, error = _call(sim, "POST", "/api/v1/statuses", b"status=z&" + slow_ids, **auth)
+        assert (code, error["error"]) == (422, NOT_READY)
+        sim.clock = lambda: start + 11
+        code, _, ready = _call(sim, "GET", f"/api/v1/media/{slow['id']}", **auth)
+        assert code == 200 and ready["url"]
+        # Rack::Attack's throttle_api_media.
+        sim.media_rate_limit = sim._media_window[1]
+        code, _, error = upload("one too many")
+        assert (code, error) == (429, {"error": "Too many requests"})

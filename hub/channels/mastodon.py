@@ -6,8 +6,26 @@ edits every part in place (``PUT /api/v1/statuses/:id``). Every ``POST`` carries
 and answers a repeated key with the status it already made (``PostStatusService``),
 so a retry or a rerun after a crash never posts twice within that hour.
 
-Images are not sent yet (``takes_images`` is False): that needs ``POST /api/v2/media``
-and waiting for the upload to be processed before the status can use it.
+Images: when the post has an image file, it is uploaded with its alt text as the
+description (``POST /api/v2/media``; Mastodon keeps at most
+``MediaAttachment::MAX_DESCRIPTION_LENGTH`` = 1500 characters, so a longer alt text is
+cut at a word boundary) and attached to the first post of the thread (``media_ids``).
+An upload answered 202 is still being processed (``url`` null) and cannot be attached
+yet: ``GET /api/v1/media/:id`` is polled until it has a URL, within the channel's
+``timeout`` (not Mastodon.py's ``synchronous=True``, which polls every 5 s with no
+deadline and turns any error, a network blip included, into "could not be processed").
+An edit sends the attachment's id again (``PUT /api/v1/statuses/:id`` without
+``media_ids`` drops every attachment) and updates its description through
+``media_attributes`` when the alt text changed; an image added by a correction is
+uploaded then. A different image file under the same update is not detected: the
+attachment stays, only its description follows.
+
+The Idempotency-Key protects the status, not the upload: Mastodon answers a repeated
+key before it looks at ``media_ids``, so a retry after a lost answer or a crash uploads
+the image again and that copy stays unattached. Mastodon deletes unattached media after
+a day (``Vacuum::MediaAttachmentsVacuum``). Within one run, an upload is reused for the
+retries of the same delivery: uploads have their own, smaller rate limit (Rack::Attack's
+``throttle_api_media``, per account per 30 minutes).
 
 The client is built on first use, never in ``__init__``: ``stormhub preview``
 builds channels only to render, without credentials or network.
@@ -17,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import mimetypes
 import re
 import time
 from email.utils import parsedate_to_datetime
@@ -34,12 +53,16 @@ from mastodon import (
 from hub import __version__
 from hub.channels.base import Channel, Post, PublishError, Receipt, error_for_status
 from hub.config import MastodonConfig, MissingSecret
-from hub.text import mastodon_length
+from hub.text import mastodon_length, shorten
 
 if TYPE_CHECKING:
     from hub.model import Hub
 
 PLATFORM = "Mastodon"
+# The Mastodon API level the calls below need: media_attributes in PUT /api/v1/statuses/:id.
+API_LEVEL = "4.1.0"
+MAX_DESCRIPTION = 1500  # MediaAttachment::MAX_DESCRIPTION_LENGTH
+_NOT_READY = "have not finished processing"  # media_attachments.validations.not_ready
 _HREF = re.compile(r"""href=["']([^"']+)["']""")
 
 
@@ -91,7 +114,7 @@ class MastodonChannel(Channel[MastodonConfig]):
     supports_edit = True  # PUT /api/v1/statuses/:id (Mastodon 3.5+)
     supports_delete = True
     supports_threads = True
-    takes_images = False  # media upload not implemented yet
+    takes_images = True  # one image, in the first post of a thread
     idempotent = True  # Idempotency-Key: same key within an hour -> the same status
     idempotency_window = 3600.0
     can_find = True  # the account's recent statuses, searched for the permalink
@@ -103,6 +126,7 @@ class MastodonChannel(Channel[MastodonConfig]):
         self._token = ""
         self._headers: dict[str, str] | None = None  # of the last response, lower-case
         self._account_id: str | None = None
+        self._uploads: dict[str, tuple[str, bool]] = {}  # key -> (media id, processed)
 
     @property
     def limit(self) -> int:
@@ -129,7 +153,11 @@ class MastodonChannel(Channel[MastodonConfig]):
                 api_base_url=self.base_url,
                 request_timeout=self.config.timeout,
                 ratelimit_method="throw",  # fail fast; the fan-out decides when to retry
-                version_check_mode="none",  # no GET /api/v1/instance behind our back
+                # A stated version: no GET /api/v1/instance behind our back, and media_post
+                # picks /api/v2/media (left to guess, Mastodon.py asks the instance first and
+                # falls back to the old synchronous /api/v1/media when that request fails).
+                mastodon_version=API_LEVEL,
+                version_check_mode="created",
                 user_agent=f"stormhub/{__version__}",
             )
             client.session.hooks["response"].append(self._remember)
@@ -185,11 +213,19 @@ class MastodonChannel(Channel[MastodonConfig]):
                     transient=True,
                 )
             detail = str(message or reason or "no details")
+            if status == 422 and _NOT_READY in detail:  # an upload still being processed
+                return PublishError(
+                    f"{PLATFORM} is still processing the image ({detail}); retrying",
+                    transient=True,
+                    retry_after=wait if wait is not None else 5.0,
+                    status=status,
+                )
             env = self._env_name()
             if status == 403:
                 fix = (
-                    "the access token needs the scopes write:statuses, read:statuses and "
-                    f"read:accounts: create one under Preferences > Development and set {env}"
+                    "the access token needs the scopes write:statuses, write:media, "
+                    "read:statuses and read:accounts: create one under Preferences > "
+                    f"Development and set {env}"
                 )
             else:
                 fix = f"create a new access token under Preferences > Development and set {env}"
@@ -198,24 +234,114 @@ class MastodonChannel(Channel[MastodonConfig]):
             )
         return PublishError(self._scrub(f"Mastodon.py refused the request: {exc}"), transient=False)
 
+    # --- images ----------------------------------------------------------------------
+
+    def _media(self, post: Post, key: str) -> list[str]:
+        """The media id to attach for *post*'s image (uploaded and processed), or none.
+
+        An upload is remembered under the delivery *key* until the status is made, so a
+        retry in this run attaches it instead of uploading again; a permanent failure
+        forgets it.
+        """
+        if not post.image_file:
+            return []
+        media_id, processed = self._uploads.get(key) or self._upload(post, key)
+        if not processed:
+            try:
+                self._wait(media_id)
+            except PublishError as exc:
+                if not exc.transient:
+                    self._uploads.pop(key, None)
+                raise
+            self._uploads[key] = (media_id, True)
+        return [media_id]
+
+    def _upload(self, post: Post, key: str) -> tuple[str, bool]:
+        """``POST /api/v2/media``: the new attachment's id, and whether it is processed."""
+        path = str(post.image_file)
+        try:
+            with open(path, "rb") as file:
+                data = file.read()
+        except OSError as exc:
+            raise PublishError(
+                f"cannot read the image {path} ({exc.strerror or exc}): check the update's "
+                "image: field and that the file is there",
+                transient=False,
+            ) from exc
+        mime = sniff_image(data) or mimetypes.guess_type(path)[0] or ""
+        if not mime.startswith("image/"):
+            raise PublishError(
+                f"{path} is not an image {PLATFORM} takes: use a PNG, JPEG, GIF or WebP file",
+                transient=False,
+            )
+        media = self._call(
+            "media_post",
+            data,  # bytes, not the path: Mastodon.py would leave the file it opens unclosed
+            mime_type=mime,
+            description=alt_text(post.alt),
+            file_name=path.rsplit("/", 1)[-1],
+        )
+        upload = (str(media["id"]), media.get("url") is not None)  # 202: url is null
+        self._uploads[key] = upload
+        return upload
+
+    def _wait(self, media_id: str) -> None:
+        """Poll ``GET /api/v1/media/:id`` until the upload is processed (it has a URL).
+
+        Within the channel's timeout; past it, a transient error (the fan-out retries,
+        and the retry polls the same upload).
+        """
+        deadline = time.monotonic() + self.config.timeout
+        pause = 0.1
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise PublishError(
+                    f"{PLATFORM} is still processing the image after {self.config.timeout:g} s;"
+                    " retrying",
+                    transient=True,
+                )
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 2.0)
+            if self._call("media", media_id).get("url") is not None:
+                return
+
     # --- posting ---------------------------------------------------------------------
 
-    def _post(self, text: str, key: str, reply_to: str | None) -> Any:
+    def _post(self, text: str, key: str, reply_to: str | None, media: list[str]) -> Any:
         return self._call(
             "status_post",
             text,
             in_reply_to_id=reply_to,
+            media_ids=media or None,
             idempotency_key=key,
             visibility=self.config.visibility,
         )
 
-    def _thread(self, parts: tuple[str, ...], key: str, reply_to: str | None) -> list[Any]:
-        """Post *parts*, each a reply to the one before; part n's key is ``key-n``."""
-        statuses = []
-        for number, text in enumerate(parts, 1):
-            status = self._post(text, key if number == 1 else f"{key}-{number}", reply_to)
-            statuses.append(status)
-            reply_to = str(status["id"])
+    def _thread(self, post: Post, key: str, reply_to: str | None) -> list[Any]:
+        """Post *post*'s parts, each a reply to the one before; part n's key is ``key-n``.
+
+        The image goes with the first part.
+        """
+        media = self._media(post, key)
+        statuses: list[Any] = []
+        try:
+            for number, text in enumerate(post.parts, 1):
+                statuses.append(
+                    self._post(
+                        text,
+                        key if number == 1 else f"{key}-{number}",
+                        str(statuses[-1]["id"]) if statuses else reply_to,
+                        media if number == 1 else [],
+                    )
+                )
+        except PublishError as exc:
+            if not exc.transient:  # e.g. the upload was attached elsewhere by now
+                self._uploads.pop(key, None)
+            raise
+        # Kept until the whole thread is made: a retry's first part gets its status back by
+        # the key (Mastodon checks the key before media_ids), so naming the upload is harmless.
+        self._uploads.pop(key, None)
         return statuses
 
     @staticmethod
@@ -228,10 +354,10 @@ class MastodonChannel(Channel[MastodonConfig]):
         )
 
     def publish(self, post: Post, key: str) -> Receipt:
-        return self._receipt(self._thread(post.parts, key, None))
+        return self._receipt(self._thread(post, key, None))
 
     def reply(self, receipt: Receipt, post: Post, key: str) -> Receipt:
-        return self._receipt(self._thread(post.parts, key, receipt.last_id))
+        return self._receipt(self._thread(post, key, receipt.last_id))
 
     def correct(self, receipt: Receipt, post: Post, key: str) -> Receipt:
         return self._edit(receipt, post, key)
@@ -244,13 +370,41 @@ class MastodonChannel(Channel[MastodonConfig]):
         ids = list(receipt.ids or (receipt.remote_id,))
         statuses: list[Any] = []
         for number, text in enumerate(post.parts, 1):
-            if number <= len(ids):
+            if number == 1:
+                statuses.append(self._edit_first(ids[0], text, post, f"{key}-media"))
+            elif number <= len(ids):
                 statuses.append(self._call("status_update", ids[number - 1], status=text))
             else:
-                statuses.append(self._post(text, f"{key}-{number}", str(statuses[-1]["id"])))
+                statuses.append(self._post(text, f"{key}-{number}", str(statuses[-1]["id"]), []))
         for stale in reversed(ids[len(post.parts) :]):
             self._delete(stale)
         return self._receipt(statuses)
+
+    def _edit_first(self, status_id: str, text: str, post: Post, key: str) -> Any:
+        """Edit the first part, keeping its image (an edit without ``media_ids`` drops it).
+
+        Its attachments are read from the status itself; their description follows the
+        alt text. Without an image in *post*, the edit leaves the status without media.
+        """
+        if not post.image_file and not post.image:
+            return self._call("status_update", status_id, status=text)
+        attached = list(self._call("status", status_id).get("media_attachments") or [])
+        if not attached:
+            media = self._media(post, key)
+            if not media:
+                return self._call("status_update", status_id, status=text)
+            status = self._call("status_update", status_id, status=text, media_ids=media)
+            self._uploads.pop(key, None)
+            return status
+        ids = [str(m["id"]) for m in attached]
+        alt = alt_text(post.alt)
+        if alt is None or (attached[0].get("description") or "") == alt:
+            return self._call("status_update", status_id, status=text, media_ids=ids)
+        # media_attributes alone: Mastodon.py builds media_ids from it (in this order) and
+        # fails (set + set) when given both.
+        attributes: list[dict[str, Any]] = [{"id": ids[0], "description": alt}]
+        attributes += [{"id": media_id} for media_id in ids[1:]]
+        return self._call("status_update", status_id, status=text, media_attributes=attributes)
 
     def _delete(self, status_id: str) -> None:
         try:
@@ -286,6 +440,29 @@ class MastodonChannel(Channel[MastodonConfig]):
         if self._client is not None:
             self._client.session.close()
             self._client = None
+
+
+def alt_text(alt: str | None) -> str | None:
+    """*alt* as a media description: cut at a word boundary to Mastodon's 1500 characters.
+
+    Counted as Rails counts (``String#length``: code points, as ``len``).
+    """
+    if alt is None or len(alt) <= MAX_DESCRIPTION:
+        return alt
+    return shorten(alt, MAX_DESCRIPTION)
+
+
+def sniff_image(data: bytes) -> str | None:
+    """The image type in *data*'s first bytes (PNG, JPEG, GIF, WebP), if it is one."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
 
 
 def _links(status: Any) -> set[str]:
