@@ -16,8 +16,8 @@ import pytest
 from mastodon import MastodonError
 
 from hub.channels import make_channel
-from hub.channels.base import Post, PublishError, Receipt
-from hub.channels.mastodon import MAX_DESCRIPTION, MastodonChannel, alt_text, retry_after
+from hub.channels.base import Post, PublishError, Receipt, retry_after_seconds
+from hub.channels.mastodon import MAX_DESCRIPTION, MastodonChannel, alt_text
 from hub.config import MastodonConfig
 from hub.content import load_hub
 from hub.fanout import Fanout, RetryPolicy, delivery_key
@@ -359,12 +359,30 @@ def test_an_unreadable_rate_limit_header_does_not_fail_a_made_post(rig: Rig, hub
 
 def test_retry_after_reads_the_servers_clock_and_both_reset_formats() -> None:
     headers = {"date": "Sat, 28 Nov 2026 23:00:00 GMT"}
-    assert retry_after({**headers, "x-ratelimit-reset": "2026-11-28T23:00:42.000000Z"}) == 42
+    assert (
+        retry_after_seconds(
+            {**headers, "x-ratelimit-reset": "2026-11-28T23:00:42.000000Z"}, "x-ratelimit-reset"
+        )
+        == 42
+    )
     epoch = dt.datetime(2026, 11, 28, 23, 1, tzinfo=dt.UTC).timestamp()
-    assert retry_after({**headers, "x-ratelimit-reset": str(int(epoch))}) == 60
-    assert retry_after({**headers, "retry-after": "Sat, 28 Nov 2026 23:00:09 GMT"}) == 9
-    assert retry_after({**headers, "x-ratelimit-reset": "2026-11-28T22:00:00Z"}) == 0
-    assert retry_after(headers) is None
+    assert (
+        retry_after_seconds({**headers, "x-ratelimit-reset": str(int(epoch))}, "x-ratelimit-reset")
+        == 60
+    )
+    assert (
+        retry_after_seconds(
+            {**headers, "retry-after": "Sat, 28 Nov 2026 23:00:09 GMT"}, "x-ratelimit-reset"
+        )
+        == 9
+    )
+    assert (
+        retry_after_seconds(
+            {**headers, "x-ratelimit-reset": "2026-11-28T22:00:00Z"}, "x-ratelimit-reset"
+        )
+        == 0
+    )
+    assert retry_after_seconds(headers, "x-ratelimit-reset") is None
 
 
 FAULTS = {

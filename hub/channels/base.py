@@ -7,7 +7,12 @@ questions: ``max_chars``, ``counts_urls_as``, ``supports_edit``, ...
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
+import math
+import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Generic, Literal, TypeVar
 
@@ -80,6 +85,56 @@ class PublishError(Exception):
         self.retry_after = retry_after
         self.status = status
         self.fatal = status in (401, 403) if fatal is None else fatal
+
+
+def parse_instant(value: str) -> float | None:
+    """A reset time as a Unix time: epoch seconds (X, Bluesky) or ISO 8601 (Mastodon)."""
+    value = value.strip()
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.timestamp()
+
+
+def parse_http_date(value: str) -> float | None:
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def retry_after_seconds(
+    headers: Mapping[str, str], reset_header: str, now: float | None = None
+) -> float | None:
+    """Seconds to wait: ``Retry-After`` (seconds or HTTP date), else *reset_header*.
+
+    The reset instant is measured against the response's own ``Date`` when there
+    is one, so a skewed local clock does not matter.
+    """
+    lower = {str(k).lower(): str(v) for k, v in headers.items()}
+    server_now = parse_http_date(lower.get("date", "")) or now or time.time()
+    value = lower.get("retry-after", "").strip()
+    if value:
+        try:
+            seconds = float(value)
+        except ValueError:
+            when = parse_http_date(value)
+            if when is not None:
+                return max(0.0, when - server_now)
+        else:
+            if math.isfinite(seconds):
+                return max(0.0, seconds)
+    reset = parse_instant(lower.get(reset_header.lower(), ""))
+    if reset is not None and math.isfinite(reset):
+        return max(0.0, reset - server_now)
+    return None
 
 
 def error_for_status(

@@ -26,20 +26,24 @@ is the grapheme count unless the bytes would bind first, when it is ceil(bytes /
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import hashlib
-import math
 import mimetypes
 import os
 import re
 import struct
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from hub.channels.base import Channel, Post, PublishError, Receipt, error_for_status
+from hub.channels.base import (
+    Channel,
+    Post,
+    PublishError,
+    Receipt,
+    error_for_status,
+    retry_after_seconds,
+)
 from hub.config import BlueskyConfig, MissingSecret
 from hub.text import (
     BLUESKY_GRAPHEMES,
@@ -256,7 +260,9 @@ class BlueskyChannel(Channel[BlueskyConfig]):
                     PLATFORM,
                     status,
                     detail,
-                    retry_after=_retry_after(response.headers) if status in (429, 503) else None,
+                    retry_after=retry_after_seconds(response.headers, "ratelimit-reset")
+                    if status in (429, 503)
+                    else None,
                     fix_credentials=(
                         f"check the handle {self.config.handle!r}, or create a new app "
                         f"password in Settings > App passwords and set {self._env_name}"
@@ -500,34 +506,6 @@ def _xrpc_error(content: Any) -> tuple[str, str]:
         text = content.decode(errors="replace") if isinstance(content, bytes) else content
         return text.strip()[:200], ""
     return str(getattr(content, "error", "") or ""), str(getattr(content, "message", "") or "")
-
-
-def _retry_after(headers: dict[str, Any]) -> float | None:
-    """Seconds to wait: Retry-After (seconds or HTTP date), else Bluesky's ratelimit-reset."""
-    lower = {str(k).lower(): str(v) for k, v in headers.items()}
-    value = lower.get("retry-after")
-    if value:
-        try:
-            seconds = float(value)
-        except ValueError:
-            try:
-                when = email.utils.parsedate_to_datetime(value)
-            except (TypeError, ValueError):
-                when = None
-            if when is not None:
-                if when.tzinfo is None:
-                    when = when.replace(tzinfo=dt.UTC)
-                return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
-        else:
-            if math.isfinite(seconds):
-                return max(0.0, seconds)
-    reset = lower.get("ratelimit-reset")
-    if reset:
-        try:
-            return max(0.0, float(reset) - time.time())  # epoch seconds
-        except ValueError:
-            return None
-    return None
 
 
 def sniff_image(data: bytes) -> str | None:

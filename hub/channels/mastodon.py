@@ -33,12 +33,10 @@ builds channels only to render, without credentials or network.
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import mimetypes
 import re
 import time
-from email.utils import parsedate_to_datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +49,16 @@ from mastodon import (
 )
 
 from hub import __version__
-from hub.channels.base import Channel, Post, PublishError, Receipt, error_for_status
+from hub.channels.base import (
+    Channel,
+    Post,
+    PublishError,
+    Receipt,
+    error_for_status,
+    parse_http_date,
+    parse_instant,
+    retry_after_seconds,
+)
 from hub.config import MastodonConfig, MissingSecret
 from hub.text import mastodon_length, shorten
 
@@ -64,48 +71,6 @@ API_LEVEL = "4.1.0"
 MAX_DESCRIPTION = 1500  # MediaAttachment::MAX_DESCRIPTION_LENGTH
 _NOT_READY = "have not finished processing"  # media_attachments.validations.not_ready
 _HREF = re.compile(r"""href=["']([^"']+)["']""")
-
-
-def _parse_instant(value: str) -> float | None:
-    """An ``X-RateLimit-Reset`` value as a Unix time: ISO 8601 (Mastodon) or seconds."""
-    value = value.strip()
-    if value.isdigit():
-        return float(value)  # GoToSocial and others send Unix seconds
-    try:
-        when = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return when.timestamp()
-
-
-def _parse_http_date(value: str) -> float | None:
-    try:
-        return parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError):
-        return None
-
-
-def retry_after(headers: dict[str, str], now: float | None = None) -> float | None:
-    """Seconds to wait, from ``Retry-After`` if sent, else from ``X-RateLimit-Reset``.
-
-    *headers* has lower-case names. The reset instant is measured against the
-    response's own ``Date`` when there is one, so a skewed local clock does not matter.
-    """
-    server_now = _parse_http_date(headers.get("date", "")) or now or time.time()
-    value = headers.get("retry-after", "").strip()
-    if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            when = _parse_http_date(value)
-            if when is not None:
-                return max(0.0, when - server_now)
-    reset = _parse_instant(headers.get("x-ratelimit-reset", ""))
-    if reset is not None:
-        return max(0.0, reset - server_now)
-    return None
 
 
 class MastodonChannel(Channel[MastodonConfig]):
@@ -170,7 +135,7 @@ class MastodonChannel(Channel[MastodonConfig]):
         self._headers = {name.lower(): value for name, value in headers.items()}
         # Mastodon.py raises MastodonRatelimitError while reading an X-RateLimit-Reset it
         # cannot parse, even on a 200: the post would be made but reported as failed.
-        for name, parse in (("X-RateLimit-Reset", _parse_instant), ("Date", _parse_http_date)):
+        for name, parse in (("X-RateLimit-Reset", parse_instant), ("Date", parse_http_date)):
             value = headers.get(name)
             if value is not None and parse(value) is None:
                 del headers[name]
@@ -193,7 +158,7 @@ class MastodonChannel(Channel[MastodonConfig]):
 
     def _error(self, exc: MastodonError) -> PublishError:
         headers = self._headers or {}
-        wait = retry_after(headers)
+        wait = retry_after_seconds(headers, "x-ratelimit-reset")
         if isinstance(exc, MastodonRatelimitError):
             if wait is None and self._client is not None and self._client.ratelimit_reset:
                 wait = max(0.0, float(self._client.ratelimit_reset) - time.time())

@@ -65,7 +65,6 @@ What the adapter relies on, and where it was checked (tweepy 4.17.0):
 
 from __future__ import annotations
 
-import email.utils
 import html
 import threading
 import time
@@ -79,7 +78,14 @@ from typing import TYPE_CHECKING, Any
 import requests
 import tweepy  # type: ignore[import-untyped]
 
-from hub.channels.base import Channel, Post, PublishError, Receipt, error_for_status
+from hub.channels.base import (
+    Channel,
+    Post,
+    PublishError,
+    Receipt,
+    error_for_status,
+    retry_after_seconds,
+)
 from hub.config import MissingSecret, XConfig
 from hub.text import X_LIMIT, X_URL_LENGTH, fit, shorten, x_length
 
@@ -369,7 +375,11 @@ class XChannel(Channel[XConfig]):
         detail = self._scrub("; ".join(str(m) for m in exc.api_messages) or str(response.reason))
         if status == 403 and any(s in detail.lower() for s in CONTENT_REFUSALS):
             return PublishError(f"X refused the post (403: {detail})", transient=False)
-        retry_after = _retry_after(response.headers) if status == 429 or status >= 500 else None
+        retry_after = (
+            retry_after_seconds(response.headers, "x-rate-limit-reset")
+            if status == 429 or status >= 500
+            else None
+        )
         names = "/".join(self.config.env_names())
         return error_for_status(
             "X",
@@ -422,28 +432,6 @@ def _read_image(path: str) -> tuple[str, bytes, str]:
             transient=False,
         )
     return name, data, media_type
-
-
-def _retry_after(headers: Any) -> float | None:
-    """Seconds to wait: ``Retry-After`` if sent, else ``x-rate-limit-reset`` minus now."""
-    value = headers.get("Retry-After")
-    if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            try:
-                when = email.utils.parsedate_to_datetime(value)
-            except (TypeError, ValueError):
-                when = None
-            if when is not None:
-                return max(0.0, when.timestamp() - time.time())
-    reset = headers.get("x-rate-limit-reset")
-    if reset:
-        try:
-            return max(0.0, float(reset) - time.time())
-        except ValueError:
-            return None
-    return None
 
 
 def _same(tweet: Any, text: str) -> bool:
