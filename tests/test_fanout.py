@@ -338,3 +338,38 @@ def test_retracted_updates_are_not_posted_to_new_channels(
     mark_retracted(root, "a", now=NOW)
     run(load_hub(root), configs("fresh"), tmp_path / "l.sqlite")
     assert [u for _, u, _ in ScriptedChannel.sent["fresh"]] == ["b", "c"]
+
+
+def test_fanout_exit_codes_and_retract_command(
+    make_hub: HubFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from hub.cli import main
+
+    monkeypatch.delenv("MASTODON_ACCESS_TOKEN", raising=False)
+    masto = (
+        "  - name: masto\n    type: mastodon\n    api_base_url: https://m.example\n"
+        "    access_token: ${MASTODON_ACCESS_TOKEN}\n"
+    )
+    root = make_hub({"channels.yaml": OUTBOX_ONLY + masto})
+    runner = CliRunner(env={"COLUMNS": "200"})
+    failed = runner.invoke(main, ["fanout", "--hub", str(root)])
+    assert failed.exit_code == 1
+    assert "MASTODON_ACCESS_TOKEN not set" in failed.output
+    with Ledger(root / ".stormhub/ledger.sqlite") as ledger:
+        assert ledger.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+    root = make_hub({"channels.yaml": OUTBOX_ONLY})
+    assert runner.invoke(main, ["fanout", "--hub", str(root)]).exit_code == 0
+    assert len(list((root / ".stormhub/outbox").glob("*.json"))) == 1
+    retracted = runner.invoke(
+        main, ["retract", "--hub", str(root), "2026-11-27-0615-ed-open", "--reason", "Wrong."]
+    )
+    assert retracted.exit_code == 0, retracted.output
+    assert list((root / ".stormhub/outbox").glob("*.json")) == []  # the outbox deletes
+    assert "retracted: " in (root / "content/updates/2026-11-27-0615-ed-open.md").read_text()
+
+    (root / "content/updates/bad.md").write_text("no front matter\n")
+    bad = runner.invoke(main, ["fanout", "--hub", str(root)])
+    assert bad.exit_code == 2 and "content/updates/bad.md:1:1" in bad.output
