@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import struct
@@ -13,19 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import PIL.Image
 import pytest
 from atproto_client.models.string_formats import TID_RE
 
 from hub.channels.base import Post, PublishError, Receipt
-from hub.channels.bluesky import (
-    IMAGE_MAX_BYTES,
-    BlueskyChannel,
-    image_dimensions,
-    record_key,
-    sniff_image,
-)
+from hub.channels.bluesky import IMAGE_MAX_BYTES, BlueskyChannel, record_key
 from hub.config import BlueskyConfig
 from hub.content import load_hub
+from hub.images import image_info
 from hub.model import Hub, Update
 from hub.simulator import Simulator, status
 from hub.simulator.bluesky import BlueskySim, blob_cid
@@ -691,7 +688,7 @@ def test_an_unusable_image_file_is_a_permanent_error(
     assert sim.received == []
 
 
-def test_a_jpeg_turned_by_exif_and_a_gif_without_known_size(
+def test_a_jpeg_turned_by_exif_a_gif_and_an_image_of_unknown_size(
     sim: BlueskySim, make_hub: HubFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     hub = _image_hub(make_hub, jpeg(4000, 3000, orientation=6), name="photo.jpg", body="Hi.")
@@ -704,10 +701,23 @@ def test_a_jpeg_turned_by_exif_and_a_gif_without_known_size(
     assert image["image"]["mimeType"] == "image/jpeg"
     assert image["aspectRatio"] == {"width": 3000, "height": 4000}  # shown upright
 
-    gif = b"GIF89a" + struct.pack("<HH", 5, 7) + b"\x00\x00\x00;"
-    hub = _image_hub(make_hub, gif, name="map.gif", body="Hi.")
+    buffer = io.BytesIO()
+    PIL.Image.new("P", (5, 7)).save(buffer, "GIF")
+    hub = _image_hub(make_hub, buffer.getvalue(), name="map.gif", body="Hi.")
     channel = _image_channel(sim, hub, tmp_path, monkeypatch)
     receipt = channel.publish(channel.render(_flooding(hub)), "stormhub-gif")
+    channel.close()
+    stored = sim.get(_rkey(receipt.remote_id))
+    assert stored is not None
+    (image,) = images_embed(stored.value["embed"])["images"]
+    assert image["image"]["mimeType"] == "image/gif"
+    assert image["aspectRatio"] == {"width": 5, "height": 7}
+
+    # A GIF header with no picture: Pillow cannot read it, so the type is the extension's
+    header = b"GIF89a" + struct.pack("<HH", 5, 7) + b"\x00\x00\x00;"
+    hub = _image_hub(make_hub, header, name="map.gif", body="Hi.")
+    channel = _image_channel(sim, hub, tmp_path, monkeypatch)
+    receipt = channel.publish(channel.render(_flooding(hub)), "stormhub-gif-header")
     channel.close()
     stored = sim.get(_rkey(receipt.remote_id))
     assert stored is not None
@@ -716,26 +726,29 @@ def test_a_jpeg_turned_by_exif_and_a_gif_without_known_size(
     assert "aspectRatio" not in image  # optional in the lexicon: left out when unknown
 
 
-def test_image_dimensions_read_png_and_jpeg_headers() -> None:
-    assert image_dimensions(png(640, 480)) == (640, 480)
-    assert image_dimensions(jpeg(800, 600)) == (800, 600)
-    assert image_dimensions(jpeg(800, 600, orientation=1)) == (800, 600)
-    assert image_dimensions(jpeg(800, 600, orientation=3)) == (800, 600)  # upside down
+def _shown(data: bytes) -> tuple[str, int, int] | None:
+    info = image_info(data)
+    return None if info is None else (info.mime, info.width, info.height)
+
+
+def test_the_hand_made_test_images_read_as_the_channel_needs() -> None:
+    """png() and jpeg() above are what hub.images (Pillow) reads, EXIF orientation too."""
+    assert _shown(png(640, 480)) == ("image/png", 640, 480)
+    assert _shown(jpeg(800, 600)) == ("image/jpeg", 800, 600)
+    assert _shown(jpeg(800, 600, orientation=1)) == ("image/jpeg", 800, 600)
+    assert _shown(jpeg(800, 600, orientation=3)) == ("image/jpeg", 800, 600)  # upside down
     for turned in (5, 6, 7, 8):
-        assert image_dimensions(jpeg(800, 600, orientation=turned)) == (600, 800)
-        assert image_dimensions(jpeg(800, 600, orientation=turned, order=">")) == (600, 800)
+        assert _shown(jpeg(800, 600, orientation=turned)) == ("image/jpeg", 600, 800)
+        assert _shown(jpeg(800, 600, orientation=turned, order=">")) == ("image/jpeg", 600, 800)
     padded = b"\xff\xd8\xff\xff" + jpeg(10, 20)[2:]  # fill bytes before a marker
-    assert image_dimensions(padded) == (10, 20)
-    assert image_dimensions(png(640, 480)[:20]) is None  # cut short
-    assert image_dimensions(jpeg(800, 600)[:30]) is None
-    assert image_dimensions(b"\xff\xd8\xff\xda\x00\x02") is None  # scan before a frame
-    assert image_dimensions(jpeg(0, 600)) is None
-    assert image_dimensions(b"GIF89a") is None
-    assert image_dimensions(b"") is None
-    assert sniff_image(png(1, 1)) == "image/png"
-    assert sniff_image(jpeg(1, 1)) == "image/jpeg"
-    assert sniff_image(b"RIFF\0\0\0\0WEBPVP8 ") == "image/webp"
-    assert sniff_image(b"hello") is None
+    assert _shown(padded) == ("image/jpeg", 10, 20)
+    assert _shown(png(640, 480)[:20]) is None  # cut short
+    assert _shown(jpeg(800, 600)[:30]) is None
+    assert _shown(b"\xff\xd8\xff\xda\x00\x02") is None  # scan before a frame
+    assert _shown(jpeg(0, 600)) is None
+    assert _shown(b"GIF89a") is None
+    assert _shown(b"") is None
+    assert _shown(b"hello") is None
 
 
 # --- the simulated PDS's blobs -----------------------------------------------------------

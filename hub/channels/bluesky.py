@@ -12,10 +12,11 @@ text, the earlier request went through and that post is the answer. A thread res
 the same way, part by part.
 
 Images: when the post has an image file, the first post of the thread embeds it
-(``app.bsky.embed.images``, with the alt text and the aspect ratio read from a PNG or
-JPEG header). The bytes go up first with ``com.atproto.repo.uploadBlob``; blobs are
-content-addressed, so uploading again on a retry names the same blob. The lexicon takes
-image blobs up to :data:`IMAGE_MAX_BYTES`; a larger file fails before anything is sent.
+(``app.bsky.embed.images``, with the alt text and, when :mod:`hub.images` can read it,
+the aspect ratio as the image is shown). The bytes go up first with
+``com.atproto.repo.uploadBlob``; blobs are content-addressed, so uploading again on a
+retry names the same blob. The lexicon takes image blobs up to :data:`IMAGE_MAX_BYTES`;
+a larger file fails before anything is sent.
 The read-back after a failed create compares the embedded image as well as the text.
 
 Length: Bluesky allows 300 graphemes and 3000 UTF-8 bytes. :func:`hub.text.bluesky_length`
@@ -30,7 +31,6 @@ import hashlib
 import mimetypes
 import os
 import re
-import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +45,7 @@ from hub.channels.base import (
     retry_after_seconds,
 )
 from hub.config import BlueskyConfig, MissingSecret
+from hub.images import image_info
 from hub.text import (
     BLUESKY_GRAPHEMES,
     bluesky_length,
@@ -139,13 +140,15 @@ class Image:
                 "rather than a PNG for a photo)",
                 transient=False,
             )
-        mime = sniff_image(data) or mimetypes.guess_type(path)[0] or ""
+        info = image_info(data)
+        mime = info.mime if info else mimetypes.guess_type(path)[0] or ""
         if not mime.startswith("image/"):
             raise PublishError(
                 f"{path} is not an image {PLATFORM} takes: use a PNG, JPEG, GIF or WebP file",
                 transient=False,
             )
-        return cls(path, data, mime, alt or "", image_dimensions(data))
+        shown = (info.width, info.height) if info else None  # no aspectRatio when unknown
+        return cls(path, data, mime, alt or "", shown)
 
 
 class BlueskyChannel(Channel[BlueskyConfig]):
@@ -506,77 +509,6 @@ def _xrpc_error(content: Any) -> tuple[str, str]:
         text = content.decode(errors="replace") if isinstance(content, bytes) else content
         return text.strip()[:200], ""
     return str(getattr(content, "error", "") or ""), str(getattr(content, "message", "") or "")
-
-
-def sniff_image(data: bytes) -> str | None:
-    """The MIME type of a PNG, JPEG, GIF or WebP file from its first bytes, else None."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
-
-
-# JPEG start-of-frame markers (they hold the size): C0-CF but DHT, JPG and DAC.
-_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-
-
-def image_dimensions(data: bytes) -> tuple[int, int] | None:
-    """(width, height) of a PNG or JPEG as it is shown, from its header; else None.
-
-    A JPEG whose EXIF orientation turns it a quarter (5-8) is shown with the sides swapped.
-    """
-    try:
-        if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
-            width, height = struct.unpack(">II", data[16:24])
-            return (width, height) if width and height else None
-        if not data.startswith(b"\xff\xd8"):
-            return None
-        orientation, i = 1, 2
-        while i + 4 <= len(data) and data[i] == 0xFF:
-            marker = data[i + 1]
-            if marker == 0xFF:  # fill byte
-                i += 1
-                continue
-            if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # no length
-                i += 2
-                continue
-            (length,) = struct.unpack(">H", data[i + 2 : i + 4])
-            if marker == 0xE1 and data[i + 4 : i + 10] == b"Exif\0\0":
-                orientation = _exif_orientation(data[i + 10 : i + 2 + length])
-            elif marker in _SOF:
-                height, width = struct.unpack(">HH", data[i + 5 : i + 9])
-                if not (width and height):
-                    return None
-                return (height, width) if 5 <= orientation <= 8 else (width, height)
-            elif marker == 0xDA:  # start of scan: no frame header before it
-                return None
-            i += 2 + length
-    except struct.error:
-        return None
-    return None
-
-
-def _exif_orientation(tiff: bytes) -> int:
-    """The Orientation tag (0x0112) of IFD0 in an EXIF TIFF block; 1 if absent."""
-    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
-    if order is None:
-        return 1
-    try:
-        (offset,) = struct.unpack(order + "I", tiff[4:8])
-        (count,) = struct.unpack(order + "H", tiff[offset : offset + 2])
-        for n in range(count):
-            entry = offset + 2 + 12 * n
-            tag, _kind = struct.unpack(order + "HH", tiff[entry : entry + 4])
-            if tag == 0x0112:
-                return int(struct.unpack(order + "H", tiff[entry + 8 : entry + 10])[0])
-    except struct.error:
-        return 1
-    return 1
 
 
 def _field(value: Any, name: str) -> Any:

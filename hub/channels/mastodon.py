@@ -60,6 +60,7 @@ from hub.channels.base import (
     retry_after_seconds,
 )
 from hub.config import MastodonConfig, MissingSecret
+from hub.images import image_info
 from hub.text import mastodon_length, shorten
 
 if TYPE_CHECKING:
@@ -233,7 +234,8 @@ class MastodonChannel(Channel[MastodonConfig]):
                 "image: field and that the file is there",
                 transient=False,
             ) from exc
-        mime = sniff_image(data) or mimetypes.guess_type(path)[0] or ""
+        info = image_info(data)
+        mime = info.mime if info else mimetypes.guess_type(path)[0] or ""
         if not mime.startswith("image/"):
             raise PublishError(
                 f"{path} is not an image {PLATFORM} takes: use a PNG, JPEG, GIF or WebP file",
@@ -415,19 +417,6 @@ def alt_text(alt: str | None) -> str | None:
     if alt is None or len(alt) <= MAX_DESCRIPTION:
         return alt
     return shorten(alt, MAX_DESCRIPTION)
-
-
-def sniff_image(data: bytes) -> str | None:
-    """The image type in *data*'s first bytes (PNG, JPEG, GIF, WebP), if it is one."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 def _links(status: Any) -> set[str]:

@@ -87,6 +87,7 @@ from hub.channels.base import (
     retry_after_seconds,
 )
 from hub.config import MissingSecret, XConfig
+from hub.images import image_info
 from hub.text import X_LIMIT, X_URL_LENGTH, fit, shorten, x_length
 
 if TYPE_CHECKING:
@@ -99,14 +100,8 @@ MEDIA_METADATA = "/2/media/metadata"
 ALT_LIMIT = 1000  # X's OpenAPI spec: AltText.text maxLength 1000
 IMAGE_LIMIT = 5 * 1024 * 1024  # docs.x.com "Media": images up to 5 MB
 
-# What the one-shot upload takes (its media_type enum), told by the file's first bytes.
-_IMAGE_TYPES = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"BM", "image/bmp"),
-    (b"II*\x00", "image/tiff"),
-    (b"MM\x00*", "image/tiff"),
-)
+# The image types the one-shot upload takes (its media_type enum).
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/bmp", "image/tiff", "image/webp"})
 
 # 403 answers that refuse one post's content; any other 403 is about the app or tokens.
 CONTENT_REFUSALS = (
@@ -421,17 +416,15 @@ def _read_image(path: str) -> tuple[str, bytes, str]:
             "to 5 MB: save a smaller one",
             transient=False,
         )
-    media_type = next((t for magic, t in _IMAGE_TYPES if data.startswith(magic)), None)
-    if media_type is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        media_type = "image/webp"
-    if media_type is None:
+    info = image_info(data)
+    if info is None or info.mime not in IMAGE_TYPES:
         raise PublishError(
             f"X: the image {name} is not a JPEG, PNG, WEBP, BMP or TIFF file, the types "
             "X's image upload takes (a GIF needs the chunked upload, not supported here): "
             "save it as PNG or JPEG",
             transient=False,
         )
-    return name, data, media_type
+    return name, data, info.mime
 
 
 def _same(tweet: Any, text: str) -> bool:

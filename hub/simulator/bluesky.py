@@ -42,6 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from hub.images import image_info
 from hub.simulator.core import PlatformSim, Received, Response, json_response
 from hub.text import BLUESKY_BYTES, BLUESKY_GRAPHEMES, graphemes, utf8_length
 
@@ -111,19 +112,6 @@ def blob_cid(data: bytes) -> str:
     """The CID a PDS gives a blob: CIDv1, raw codec, sha-256, base32 ("bafkrei...")."""
     raw = bytes([0x01, 0x55, 0x12, 0x20]) + hashlib.sha256(data).digest()
     return "b" + base64.b32encode(raw).decode().lower().rstrip("=")
-
-
-def sniff_mime(data: bytes) -> str | None:
-    """The MIME type the PDS's file-type sniffing finds for the image formats it knows."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 @dataclass(frozen=True)
@@ -397,7 +385,8 @@ class BlueskySim(PlatformSim):
         if len(data) > self.upload_limit:
             raise _Reject(413, "PayloadTooLarge", "request entity too large")
         encoding = request.headers.get("content-type", "").split(";", 1)[0].strip()
-        mime = sniff_mime(data) or encoding or "application/octet-stream"
+        info = image_info(data)  # the PDS sniffs the file's type
+        mime = info.mime if info is not None else encoding or "application/octet-stream"
         blob = StoredBlob(cid=blob_cid(data), mime_type=mime, data=data)
         with self.lock:
             self.blobs[did][blob.cid] = blob

@@ -35,12 +35,12 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-import struct
 import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
+from hub.images import image_info
 from hub.simulator.core import PlatformSim, Received, Response, json_response
 from hub.text import find_urls, mastodon_length
 
@@ -87,25 +87,6 @@ class _Media:
     ready_at: float  # the (simulated) time its processing is done
     size: tuple[int, int] | None = None
     status_id: str | None = None  # the status it is attached to
-
-
-def image_size(data: bytes) -> tuple[int, int] | None:
-    """Width and height of a PNG, GIF or JPEG (what FastImage reads), else None."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
-        width, height = struct.unpack(">II", data[16:24])
-        return int(width), int(height)
-    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
-        width, height = struct.unpack("<HH", data[6:10])
-        return int(width), int(height)
-    if data.startswith(b"\xff\xd8"):
-        at = 2
-        while at + 9 <= len(data) and data[at] == 0xFF:
-            marker, length = data[at + 1], int.from_bytes(data[at + 2 : at + 4], "big")
-            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-                height, width = struct.unpack(">HH", data[at + 5 : at + 9])
-                return int(width), int(height)
-            at += 2 + length
-    return None
 
 
 def multipart(request: Received) -> dict[str, tuple[bytes, str | None, str | None]]:
@@ -516,7 +497,8 @@ class MastodonSim(PlatformSim):
         kind = (kind or "").split(";")[0].strip().lower()
         if kind not in IMAGE_TYPES:  # validates_attachment_content_type
             return 422, {"error": "Validation failed: File content type is invalid"}, {}
-        size = image_size(data)
+        info = image_info(data)
+        size = (info.width, info.height) if info is not None else None
         if size is None and kind in ("image/png", "image/gif", "image/jpeg"):
             # Paperclip::Errors::NotIdentifiedByImageMagickError
             return 422, {"error": "File type of uploaded media could not be verified"}, {}

@@ -50,6 +50,7 @@ from email.message import EmailMessage
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, unquote
 
+from hub.images import image_info
 from hub.simulator.core import PlatformSim, Received, Response, json_response
 from hub.text import X_LIMIT, find_urls, x_length
 
@@ -412,10 +413,14 @@ class XSim(PlatformSim):
             return 400, invalid_request(
                 f"File size exceeds {IMAGE_LIMIT} bytes.", media=[f"{len(data)} bytes"]
             )
-        sniffed = image_info(data)
+        info = image_info(data)
+        sniffed = info if info is not None and info.mime in MEDIA_TYPES else None
         if sniffed is None and category != "subtitles":
             return 400, invalid_request("media type unrecognized.", media=["..."])
-        media_type, width, height = sniffed or (declared or "text/vtt", 0, 0)
+        if sniffed is not None:
+            media_type, width, height = sniffed.mime, sniffed.width, sniffed.height
+        else:
+            media_type, width, height = declared or "text/vtt", 0, 0
         with self.lock:
             self._next_media += 1
             item = Media(str(self._next_media), data, media_type, category, width, height)
@@ -572,36 +577,3 @@ def _multipart(content_type: str, body: bytes) -> dict[str, bytes] | None:
             return None
         fields[name] = content
     return fields
-
-
-def image_info(data: bytes) -> tuple[str, int, int] | None:
-    """The media type and pixel size of an image X's upload takes; 0 where not read."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
-        return "image/png", int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    if data.startswith(b"\xff\xd8\xff"):
-        return ("image/jpeg", *_jpeg_size(data))
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp", 0, 0
-    if data.startswith(b"BM") and len(data) >= 26:
-        width = int.from_bytes(data[18:22], "little", signed=True)
-        height = int.from_bytes(data[22:26], "little", signed=True)
-        return "image/bmp", abs(width), abs(height)
-    if data[:4] in (b"II*\x00", b"MM\x00*"):
-        return "image/tiff", 0, 0
-    return None
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int]:
-    """Width and height from a JPEG's start-of-frame segment; (0, 0) if none is found."""
-    i = 2
-    while i + 9 < len(data):
-        if data[i] != 0xFF:
-            return 0, 0
-        marker = data[i + 1]
-        length = int.from_bytes(data[i + 2 : i + 4], "big")
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            return int.from_bytes(data[i + 7 : i + 9], "big"), int.from_bytes(
-                data[i + 5 : i + 7], "big"
-            )
-        i += 2 + length
-    return 0, 0
