@@ -750,6 +750,10 @@ def _form(fields: dict[str, tuple[str, bytes, str | None]]) -> tuple[bytes, str]
 
 def test_the_simulator_speaks_mastodon_media() -> None:
     sim = MastodonSim(token=TOKEN)
+    # A fixed clock 100 s into a 30-minute rate-limit window, so the window cannot
+    # roll over between the uploads below (it would with the wall clock near :00/:30).
+    start = 1_800_000_000.0 + 100
+    sim.clock = lambda: start
     with Simulator([sim]):
         auth = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -801,8 +805,6 @@ def test_the_simulator_speaks_mastodon_media() -> None:
         code, _, dropped = _call(sim, "PUT", path, b"status=edited again", **auth)
         assert dropped["media_attachments"] == []
         # With processing: 202 and no url, 206 while processing, then 200 with the url.
-        start = time.time()
-        sim.clock = lambda: start
         sim.processing_seconds = 10
         code, _, slow = upload("later")
         assert (code, slow["url"]) == (202, None)
