@@ -10,12 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import math
+import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Generic, Literal, TypeVar
 
+from hub.images import ImageInfo, image_info
 from hub.model import Severity
 from hub.text import fit, plain_text
 
@@ -135,6 +138,27 @@ def retry_after_seconds(
     if reset is not None and math.isfinite(reset):
         return max(0.0, reset - server_now)
     return None
+
+
+def read_image(path: str, max_bytes: int, platform: str) -> tuple[bytes, ImageInfo | None]:
+    """An update's image file and what its header says; permanent errors say what to fix."""
+    try:
+        size = os.path.getsize(path)
+        data = Path(path).read_bytes() if size <= max_bytes else b""
+    except OSError as exc:
+        raise PublishError(
+            f"cannot read the image {path} ({exc.strerror or exc}): check the update's "
+            "image: field and that the file is there",
+            transient=False,
+        ) from exc
+    if size > max_bytes:
+        raise PublishError(
+            f"the image {path} is {size:,} bytes, more than the {max_bytes:,} bytes "
+            f"{platform} takes for an image: use a smaller image (fewer pixels, or a JPEG "
+            "rather than a PNG for a photo)",
+            transient=False,
+        )
+    return data, image_info(data)
 
 
 def error_for_status(

@@ -29,7 +29,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import mimetypes
-import os
 import re
 import threading
 from collections.abc import Callable
@@ -42,10 +41,10 @@ from hub.channels.base import (
     PublishError,
     Receipt,
     error_for_status,
+    read_image,
     retry_after_seconds,
 )
 from hub.config import BlueskyConfig, MissingSecret
-from hub.images import image_info
 from hub.text import (
     BLUESKY_GRAPHEMES,
     bluesky_length,
@@ -122,25 +121,7 @@ class Image:
     @classmethod
     def load(cls, path: str, alt: str | None) -> Image:
         """Read *path*; a :class:`PublishError` (permanent) if Bluesky cannot take it."""
-        try:
-            with open(path, "rb") as file:
-                size = os.fstat(file.fileno()).st_size
-                data = file.read(IMAGE_MAX_BYTES + 1) if size <= IMAGE_MAX_BYTES else b""
-        except OSError as exc:
-            raise PublishError(
-                f"cannot read the image {path} ({exc.strerror or exc}): check the update's "
-                "image: field and that the file is there",
-                transient=False,
-            ) from exc
-        size = max(size, len(data))
-        if size > IMAGE_MAX_BYTES:
-            raise PublishError(
-                f"the image {path} is {size:,} bytes, more than the {IMAGE_MAX_BYTES:,} bytes "
-                f"{PLATFORM} takes for an image: use a smaller image (fewer pixels, or a JPEG "
-                "rather than a PNG for a photo)",
-                transient=False,
-            )
-        info = image_info(data)
+        data, info = read_image(path, IMAGE_MAX_BYTES, PLATFORM)
         mime = info.mime if info else mimetypes.guess_type(path)[0] or ""
         if not mime.startswith("image/"):
             raise PublishError(

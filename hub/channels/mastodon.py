@@ -57,10 +57,10 @@ from hub.channels.base import (
     error_for_status,
     parse_http_date,
     parse_instant,
+    read_image,
     retry_after_seconds,
 )
 from hub.config import MastodonConfig, MissingSecret
-from hub.images import image_info
 from hub.text import mastodon_length, shorten
 
 if TYPE_CHECKING:
@@ -70,6 +70,7 @@ PLATFORM = "Mastodon"
 # The Mastodon API level the calls below need: media_attributes in PUT /api/v1/statuses/:id.
 API_LEVEL = "4.1.0"
 MAX_DESCRIPTION = 1500  # MediaAttachment::MAX_DESCRIPTION_LENGTH
+MAX_IMAGE_BYTES = 16 * 1024 * 1024  # MediaAttachment::IMAGE_LIMIT; an instance may set less
 _NOT_READY = "have not finished processing"  # media_attachments.validations.not_ready
 _HREF = re.compile(r"""href=["']([^"']+)["']""")
 
@@ -225,16 +226,7 @@ class MastodonChannel(Channel[MastodonConfig]):
     def _upload(self, post: Post, key: str) -> tuple[str, bool]:
         """``POST /api/v2/media``: the new attachment's id, and whether it is processed."""
         path = str(post.image_file)
-        try:
-            with open(path, "rb") as file:
-                data = file.read()
-        except OSError as exc:
-            raise PublishError(
-                f"cannot read the image {path} ({exc.strerror or exc}): check the update's "
-                "image: field and that the file is there",
-                transient=False,
-            ) from exc
-        info = image_info(data)
+        data, info = read_image(path, MAX_IMAGE_BYTES, PLATFORM)
         mime = info.mime if info else mimetypes.guess_type(path)[0] or ""
         if not mime.startswith("image/"):
             raise PublishError(

@@ -84,10 +84,10 @@ from hub.channels.base import (
     PublishError,
     Receipt,
     error_for_status,
+    read_image,
     retry_after_seconds,
 )
 from hub.config import MissingSecret, XConfig
-from hub.images import image_info
 from hub.text import X_LIMIT, X_URL_LENGTH, fit, shorten, x_length
 
 if TYPE_CHECKING:
@@ -404,19 +404,7 @@ _FIELDS = XConfig.secret_fields
 def _read_image(path: str) -> tuple[str, bytes, str]:
     """The file name, bytes and media type of the image at *path*, if X takes it."""
     name = Path(path).name
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise PublishError(
-            f"X: cannot read the image {path}: {exc.strerror or exc}", transient=False
-        ) from exc
-    if len(data) > IMAGE_LIMIT:
-        raise PublishError(
-            f"X: the image {name} is {len(data) / 1024 / 1024:.1f} MB; X takes images up "
-            "to 5 MB: save a smaller one",
-            transient=False,
-        )
-    info = image_info(data)
+    data, info = read_image(path, IMAGE_LIMIT, "X")
     if info is None or info.mime not in IMAGE_TYPES:
         raise PublishError(
             f"X: the image {name} is not a JPEG, PNG, WEBP, BMP or TIFF file, the types "
