@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hub.config import ChannelConfig, load_channels, missing_env_problems
+from hub.config import ChannelConfig, check_channels
 from hub.content import load_hub
 from hub.errors import ContentError, Problem
 from hub.located import Collector
@@ -23,11 +23,11 @@ def check_hub(root: Path | str) -> tuple[Hub, list[ChannelConfig], list[Problem]
     """
     root = Path(root).resolve()
     out = Collector(root)
-    configs = load_channels(root, out)
+    configs, warnings = check_channels(root, out)
     try:
         hub = load_hub(root)
     except ContentError as exc:
         raise ContentError(exc.problems + out.problems) from None
     if out.problems:
         raise ContentError(out.problems)
-    return hub, configs, missing_env_problems(root, configs)
+    return hub, configs, warnings

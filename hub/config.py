@@ -158,25 +158,52 @@ def load_channels(root: Path | str, out: Collector | None = None) -> list[Channe
     With *out*, problems are added to it (so ``check`` reports them with the
     content's); without, they are raised at once as a :class:`ContentError`.
     """
+    return check_channels(root, out)[0]
+
+
+def check_channels(
+    root: Path | str, out: Collector | None = None
+) -> tuple[list[ChannelConfig], list[Problem]]:
+    """:func:`load_channels`, and one warning per enabled channel whose variables are unset.
+
+    The warnings name the variables, never their values.
+    """
     root = Path(root).resolve()
     collector = out or Collector(root)
-    configs = _load(root / "channels.yaml", collector)
+    configs, where = _load(root / "channels.yaml", collector)
     if out is None and collector.problems:
         raise ContentError(collector.problems)
-    return configs
+    warnings = []
+    for config in configs:
+        missing = config.missing_env() if config.enabled else []
+        if missing:
+            path, line, col = where[config.name]
+            plural = len(missing) > 1
+            warnings.append(
+                Problem(
+                    path, line, col, config.name,
+                    f"environment variable{'s' if plural else ''} {', '.join(missing)} "
+                    f"not set: set {'them' if plural else 'it'} or set enabled: false",
+                )
+            )  # fmt: skip
+    return configs, warnings
 
 
-def _load(path: Path, out: Collector) -> list[ChannelConfig]:
+def _load(
+    path: Path, out: Collector
+) -> tuple[list[ChannelConfig], dict[str, tuple[str, int, int]]]:
+    """The channels, and where each one starts in the file (for later warnings)."""
+    where: dict[str, tuple[str, int, int]] = {}
     src = yaml_file(path, out, required=False)
     if src is None or src.data is None:
-        return []
+        return [], where
     if not isinstance(src.data, dict) or set(src.data) - {"channels"}:
         out.add(src, (), "-", "must hold one key, channels:, with a list of channels")
-        return []
+        return [], where
     entries = src.data.get("channels") or []
     if not isinstance(entries, list):
         out.add(src, ("channels",), "channels", "must be a list of channels, each with '- '")
-        return []
+        return [], where
     configs: list[ChannelConfig] = []
     names: dict[str, int] = {}
     for index, entry in enumerate(entries):
@@ -193,8 +220,9 @@ def _load(path: Path, out: Collector) -> list[ChannelConfig]:
             )
             continue
         names[config.name] = index
+        where[config.name] = (src.path, *src.where(("channels", index)))
         configs.append(config)
-    return configs
+    return configs, where
 
 
 def _one(src: Source, index: int, entry: Any, out: Collector) -> ChannelConfig | None:
@@ -218,35 +246,3 @@ def _one(src: Source, index: int, entry: Any, out: Collector) -> ChannelConfig |
     if isinstance(config, OutboxConfig) and not Path(config.folder).is_absolute():
         config = config.model_copy(update={"folder": str(out.root / config.folder)})
     return config if isinstance(config, ChannelConfig) else None
-
-
-def missing_env_problems(root: Path, configs: list[ChannelConfig]) -> list[Problem]:
-    """One problem per enabled channel whose environment variables are not set."""
-    out = Collector(root)
-    src = yaml_file(root / "channels.yaml", out, required=False)
-    problems = []
-    for index, config in enumerate(configs):
-        missing = config.missing_env() if config.enabled else []
-        if not missing or src is None:
-            continue
-        line, col = src.where(("channels", _index_of(src, config.name, index)))
-        problems.append(
-            Problem(
-                src.path,
-                line,
-                col,
-                config.name,
-                f"environment variable{'s' if len(missing) > 1 else ''} "
-                f"{', '.join(missing)} not set: set "
-                f"{'them' if len(missing) > 1 else 'it'} or set enabled: false",
-            )
-        )
-    return problems
-
-
-def _index_of(src: Source, name: str, default: int) -> int:
-    entries = src.data.get("channels") if isinstance(src.data, dict) else None
-    for index, entry in enumerate(entries or []):
-        if isinstance(entry, dict) and entry.get("name") == name:
-            return index
-    return default

@@ -10,13 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import math
+import mimetypes
 import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from hub.images import ImageInfo, image_info
 from hub.model import Severity
@@ -140,8 +141,12 @@ def retry_after_seconds(
     return None
 
 
-def read_image(path: str, max_bytes: int, platform: str) -> tuple[bytes, ImageInfo | None]:
-    """An update's image file and what its header says; permanent errors say what to fix."""
+def read_image(path: str, max_bytes: int, platform: str) -> tuple[bytes, str, ImageInfo | None]:
+    """An update's image file, its MIME type and what its header says.
+
+    The type comes from the header, else the file name. Unreadable, too large or not
+    an image: a permanent :class:`PublishError` saying what to fix.
+    """
     try:
         size = os.path.getsize(path)
         data = Path(path).read_bytes() if size <= max_bytes else b""
@@ -158,7 +163,14 @@ def read_image(path: str, max_bytes: int, platform: str) -> tuple[bytes, ImageIn
             "rather than a PNG for a photo)",
             transient=False,
         )
-    return data, image_info(data)
+    info = image_info(data)
+    mime = info.mime if info else mimetypes.guess_type(path)[0] or ""
+    if not mime.startswith("image/"):
+        raise PublishError(
+            f"{path} is not an image {platform} takes: save it as a PNG or JPEG file",
+            transient=False,
+        )
+    return data, mime, info
 
 
 def error_for_status(
@@ -257,6 +269,11 @@ class Channel(ABC, Generic[C]):
             link=f"{tags}\n{link}" if tags else link,
             mode=mode,
         )
+        return self.post(update, parts, link, subject=update.title)
+
+    def post(self, update: Update, parts: list[str], link: str, **fields: Any) -> Post:
+        """A :class:`Post` of *parts*, measured, with the image where the platform takes one."""
+        pictured = bool(update.image) and self.takes_images
         return Post(
             update_id=update.id,
             revision=update.revision,
@@ -264,10 +281,10 @@ class Channel(ABC, Generic[C]):
             link=link,
             limit=self.limit,
             lengths=tuple(self.length(p) for p in parts),
-            subject=update.title,
-            image=self.hub.url(update.image) if update.image and self.takes_images else None,
-            image_file=self.hub.image_file(update) if self.takes_images else None,
-            alt=update.alt if update.image and self.takes_images else None,
+            image=self.hub.url(update.image) if pictured and update.image else None,
+            image_file=self.hub.image_file(update) if pictured else None,
+            alt=update.alt if pictured else None,
+            **fields,
         )
 
     # --- talking to the platform ----------------------------------------------------

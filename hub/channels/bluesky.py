@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import mimetypes
 import re
 import threading
 from collections.abc import Callable
@@ -121,13 +120,7 @@ class Image:
     @classmethod
     def load(cls, path: str, alt: str | None) -> Image:
         """Read *path*; a :class:`PublishError` (permanent) if Bluesky cannot take it."""
-        data, info = read_image(path, IMAGE_MAX_BYTES, PLATFORM)
-        mime = info.mime if info else mimetypes.guess_type(path)[0] or ""
-        if not mime.startswith("image/"):
-            raise PublishError(
-                f"{path} is not an image {PLATFORM} takes: use a PNG, JPEG, GIF or WebP file",
-                transient=False,
-            )
+        data, mime, info = read_image(path, IMAGE_MAX_BYTES, PLATFORM)
         shown = (info.width, info.height) if info else None  # no aspectRatio when unknown
         return cls(path, data, mime, alt or "", shown)
 

@@ -166,14 +166,10 @@ class EmailChannel(Channel[EmailConfig]):
         text = f"{heading}\n{update.severity.label} · {posted}\n\n{body}"
         if self.config.hashtags and not retraction:
             text += "\n\n" + " ".join(f"#{tag}" for tag in self.config.hashtags)
-        parts = [_cap(text, link, self.limit)]
-        return Post(
-            update_id=update.id,
-            revision=update.revision,
-            parts=tuple(parts),
-            link=link,
-            limit=self.limit,
-            lengths=tuple(self.length(p) for p in parts),
+        return self.post(
+            update,
+            [_cap(text, link, self.limit)],
+            link,
             subject=self.subject(update, correction=correction, retraction=retraction),
             html=self._html(
                 update, heading, posted, link, correction=correction, retraction=retraction

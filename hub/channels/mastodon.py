@@ -34,7 +34,6 @@ builds channels only to render, without credentials or network.
 from __future__ import annotations
 
 import html
-import mimetypes
 import re
 import time
 from functools import partial
@@ -226,13 +225,7 @@ class MastodonChannel(Channel[MastodonConfig]):
     def _upload(self, post: Post, key: str) -> tuple[str, bool]:
         """``POST /api/v2/media``: the new attachment's id, and whether it is processed."""
         path = str(post.image_file)
-        data, info = read_image(path, MAX_IMAGE_BYTES, PLATFORM)
-        mime = info.mime if info else mimetypes.guess_type(path)[0] or ""
-        if not mime.startswith("image/"):
-            raise PublishError(
-                f"{path} is not an image {PLATFORM} takes: use a PNG, JPEG, GIF or WebP file",
-                transient=False,
-            )
+        data, mime, _ = read_image(path, MAX_IMAGE_BYTES, PLATFORM)
         media = self._call(
             "media_post",
             data,  # bytes, not the path: Mastodon.py would leave the file it opens unclosed

@@ -404,7 +404,7 @@ _FIELDS = XConfig.secret_fields
 def _read_image(path: str) -> tuple[str, bytes, str]:
     """The file name, bytes and media type of the image at *path*, if X takes it."""
     name = Path(path).name
-    data, info = read_image(path, IMAGE_LIMIT, "X")
+    data, _, info = read_image(path, IMAGE_LIMIT, "X")
     if info is None or info.mime not in IMAGE_TYPES:
         raise PublishError(
             f"X: the image {name} is not a JPEG, PNG, WEBP, BMP or TIFF file, the types "
