@@ -117,11 +117,18 @@ def status(hub_dir: Path, ledger: Path | None) -> None:
 
 @main.command()
 @hub_option
-def drill(hub_dir: Path) -> None:
-    """Rehearse: fan out every update to a local simulator of each platform."""
+@click.option(
+    "--enabled-only", is_flag=True, help="leave out the channels switched off in channels.yaml"
+)
+def drill(hub_dir: Path, enabled_only: bool) -> None:
+    """Rehearse: fan out every update to a local simulator of each platform.
+
+    Every channel in channels.yaml takes part, switched off or not, with drill
+    credentials in place of real ones.
+    """
     from hub.console import run_drill_command
 
-    raise SystemExit(run_drill_command(hub_dir))
+    raise SystemExit(run_drill_command(hub_dir, everything=not enabled_only))
 
 
 @main.command()

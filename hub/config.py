@@ -10,9 +10,19 @@ import difflib
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, SecretStr
+import phonenumbers
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    SecretStr,
+    model_validator,
+)
 
 from hub.errors import ContentError, Problem
 from hub.located import Collector, Source, validate, yaml_file
@@ -46,6 +56,8 @@ class ChannelConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     secret_fields: ClassVar[tuple[str, ...]] = ()
+    # The field :meth:`at` points at a simulated platform; None: the channel has no endpoint.
+    endpoint_field: ClassVar[str | None] = "api_base_url"
 
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
     type: str
@@ -55,6 +67,25 @@ class ChannelConfig(BaseModel):
     backfill: bool = Field(False, description="a newly added channel gets earlier updates too")
     hashtags: tuple[Annotated[str, Field(pattern=r"^\w+$")], ...] = ()
     timeout: float = Field(20.0, gt=0, description="seconds to wait for the platform")
+
+    def but(self, **changes: Any) -> Self:
+        """A copy with *changes*, validated like the file's values (URLs become HttpUrl)."""
+        return self.model_validate({**self.model_dump(), **changes})
+
+    def at(self, url: str) -> ChannelConfig:
+        """The channel aimed at a simulated platform at *url* (``stormhub drill``, tests)."""
+        if self.endpoint_field is None:
+            return self
+        return self.but(**{self.endpoint_field: url})
+
+    def drill_secret(self, field: str, url: str) -> str:
+        """The value the drill gives *field*'s variable: never a real credential.
+
+        A webhook channel's secret is its URL, so there the drill's value is a webhook
+        URL on the simulated platform at *url*.
+        """
+        match = ENV_REF.match(str(getattr(self, field)))
+        return f"drill-{match.group(1).lower() if match else field}"
 
     def wants(self, update: Update) -> bool:
         """Whether this channel's filters let *update* through."""
@@ -89,6 +120,7 @@ class ChannelConfig(BaseModel):
 class OutboxConfig(ChannelConfig):
     """Writes each post as a JSON file: no credentials; for demos and review."""
 
+    endpoint_field: ClassVar[str | None] = None
     type: Literal["outbox"] = "outbox"
     folder: str = ".stormhub/outbox"
     long_posts: Literal["thread", "truncate"] = "thread"
@@ -123,6 +155,7 @@ class MastodonConfig(ChannelConfig):
 
 class BlueskyConfig(ChannelConfig):
     secret_fields: ClassVar[tuple[str, ...]] = ("app_password",)
+    endpoint_field: ClassVar[str | None] = "service"
     type: Literal["bluesky"] = "bluesky"
     service: HttpUrl = HttpUrl("https://bsky.social")
     handle: str
@@ -141,6 +174,224 @@ class EmailConfig(ChannelConfig):
     sender: str
     recipients: tuple[str, ...] = Field(min_length=1)
     reply_to: str | None = None
+
+    def at(self, url: str) -> EmailConfig:
+        parts = urlsplit(url)
+        return self.but(host=parts.hostname, port=parts.port, security="none")
+
+
+def _e164(value: str) -> str:
+    """A phone number to send SMS to or from: international form, valid, as E.164."""
+    raw = value.strip()
+    try:
+        number = phonenumbers.parse(raw, None)
+    except phonenumbers.NumberParseException:
+        raise ValueError(
+            f"{raw!r} is not a phone number in international form: write it with its "
+            "country code, e.g. +1 757 555 0142"
+        ) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(
+            f"{raw!r} is not a valid phone number: check the digits and the country code"
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+E164 = Annotated[str, AfterValidator(_e164)]
+GRAPH_VERSION = "v27.0"  # Meta's Graph API version the facebook and instagram channels call
+
+
+class WordPressConfig(ChannelConfig):
+    """The newsroom: each update as a WordPress post, through the REST API."""
+
+    secret_fields: ClassVar[tuple[str, ...]] = ("app_password",)
+    endpoint_field: ClassVar[str | None] = "url"
+    type: Literal["wordpress"] = "wordpress"
+    url: HttpUrl = Field(description="the WordPress site, e.g. https://news.example.org")
+    username: str = Field(min_length=1, description="the user the Application Password is for")
+    app_password: EnvRef
+    status: Literal["publish", "draft", "pending", "private"] = "publish"
+    categories: tuple[int, ...] = Field((), description="category ids to file posts under")
+    # Not ``tags``: that is every channel's filter (only updates with one of these tags).
+    post_tags: tuple[Annotated[str, Field(min_length=1, max_length=200)], ...] = Field(
+        (), description="WordPress tag names for every post; missing ones are created"
+    )
+
+
+class SmsConfig(ChannelConfig):
+    """Text messages through Twilio's Messages API to a list of numbers."""
+
+    secret_fields: ClassVar[tuple[str, ...]] = ("account_sid", "auth_token")
+    type: Literal["sms"] = "sms"
+    account_sid: EnvRef
+    auth_token: EnvRef
+    sender: E164 | None = Field(None, description="the Twilio number messages come from")
+    messaging_service_sid: str | None = Field(
+        None, pattern=r"^MG[0-9a-fA-F]{32}$", description="instead of sender"
+    )
+    recipients: tuple[E164, ...] = Field(min_length=1)
+    max_segments: int = Field(4, ge=1, le=10, description="longer texts send the short form")
+    api_base_url: HttpUrl = HttpUrl("https://api.twilio.com")
+
+    @model_validator(mode="after")
+    def _one_sender(self) -> SmsConfig:
+        if (self.sender is None) == (self.messaging_service_sid is None):
+            raise ValueError(
+                "give either sender (the Twilio number, e.g. +17575550100) or "
+                "messaging_service_sid (MG...): exactly one of the two"
+            )
+        seen: set[str] = set()
+        for number in self.recipients:
+            if number in seen:  # a number is personal data: only its last digits are named
+                raise ValueError(f"recipients lists the number ending {number[-4:]} twice")
+            seen.add(number)
+        return self
+
+    def drill_secret(self, field: str, url: str) -> str:
+        """Twilio-shaped fake values: an account SID (AC + 32 hex) and a 32-hex token."""
+        if field == "account_sid":
+            return "AC" + "d0" * 16
+        return "d1" * 16
+
+
+class FacebookConfig(ChannelConfig):
+    """Posts on a Facebook Page's feed, through the Graph API."""
+
+    secret_fields: ClassVar[tuple[str, ...]] = ("page_token",)
+    type: Literal["facebook"] = "facebook"
+    page_id: Annotated[str, Field(pattern=r"^[0-9]+$")]
+    page_token: EnvRef
+    api_version: Annotated[str, Field(pattern=r"^v[0-9]+\.[0-9]+$")] = GRAPH_VERSION
+    api_base_url: HttpUrl = HttpUrl("https://graph.facebook.com")
+
+
+class InstagramConfig(ChannelConfig):
+    """Image posts on an Instagram professional account (content publishing API)."""
+
+    secret_fields: ClassVar[tuple[str, ...]] = ("access_token",)
+    type: Literal["instagram"] = "instagram"
+    user_id: Annotated[str, Field(pattern=r"^[0-9]+$")]
+    access_token: EnvRef
+    api_version: Annotated[str, Field(pattern=r"^v[0-9]+\.[0-9]+$")] = GRAPH_VERSION
+    api_base_url: HttpUrl = HttpUrl("https://graph.facebook.com")
+
+
+class ThreadsConfig(ChannelConfig):
+    """Text posts on Threads, through the Threads API."""
+
+    secret_fields: ClassVar[tuple[str, ...]] = ("access_token",)
+    type: Literal["threads"] = "threads"
+    user_id: Annotated[str, Field(pattern=r"^(me|[0-9]+)$")] = "me"
+    access_token: EnvRef
+    api_base_url: HttpUrl = HttpUrl("https://graph.threads.net")
+    long_posts: Literal["thread", "truncate"] = "thread"
+
+
+class LinkedInConfig(ChannelConfig):
+    """Posts on a LinkedIn organization page, through the versioned Posts API."""
+
+    secret_fields: ClassVar[tuple[str, ...]] = ("access_token",)
+    type: Literal["linkedin"] = "linkedin"
+    author: Annotated[str, Field(pattern=r"^urn:li:(organization|person):[0-9A-Za-z_-]+$")]
+    access_token: EnvRef
+    # LinkedIn serves each monthly version for about a year (202511 was sunset on
+    # 16 November 2026); 202609 is the newest version listed in September 2026.
+    api_version: Annotated[str, Field(pattern=r"^20[0-9]{2}(0[1-9]|1[0-2])$")] = "202609"
+    api_base_url: HttpUrl = HttpUrl("https://api.linkedin.com")
+
+
+class GbpConfig(ChannelConfig):
+    """Google Business Profile: local posts per location, closures as special hours."""
+
+    secret_fields: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "refresh_token")
+    type: Literal["gbp"] = "gbp"
+    account_id: Annotated[str, Field(pattern=r"^[0-9]+$")]
+    locations: dict[
+        Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")],
+        Annotated[str, Field(pattern=r"^[0-9]+$")],
+    ] = Field(min_length=1, description="closure location key -> Business Profile location id")
+    client_id: EnvRef
+    client_secret: EnvRef
+    refresh_token: EnvRef
+    api_base_url: HttpUrl = HttpUrl("https://mybusiness.googleapis.com")
+    info_base_url: HttpUrl = HttpUrl("https://mybusinessbusinessinformation.googleapis.com")
+    token_url: HttpUrl = HttpUrl("https://oauth2.googleapis.com/token")
+
+    def at(self, url: str) -> GbpConfig:
+        return self.but(api_base_url=url, info_base_url=url, token_url=f"{url}/token")
+
+
+class TeamsConfig(ChannelConfig):
+    """A Microsoft Teams channel, through a Workflows webhook posting Adaptive Cards."""
+
+    secret_fields: ClassVar[tuple[str, ...]] = ("webhook_url",)
+    endpoint_field: ClassVar[str | None] = None  # the webhook URL is the secret
+    type: Literal["teams"] = "teams"
+    webhook_url: EnvRef
+
+    def drill_secret(self, field: str, url: str) -> str:
+        return (
+            f"{url}/workflows/drill/triggers/manual/paths/invoke"
+            "?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=drill"
+        )
+
+
+class SlackConfig(ChannelConfig):
+    """A Slack channel: a bot token (chat.postMessage; edits, deletes) or a webhook."""
+
+    secret_fields: ClassVar[tuple[str, ...]] = ("bot_token", "webhook_url")
+    type: Literal["slack"] = "slack"
+    bot_token: EnvRef | None = None
+    channel: str | None = Field(None, description="channel id, e.g. C0123456789; with bot_token")
+    webhook_url: EnvRef | None = None
+    api_base_url: HttpUrl = HttpUrl("https://slack.com/api/")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SlackConfig:
+        if (self.bot_token is None) == (self.webhook_url is None):
+            raise ValueError(
+                "give either bot_token (with channel) or webhook_url: a bot token can "
+                "edit and delete, a webhook can only post"
+            )
+        if self.bot_token is not None and not self.channel:
+            raise ValueError("bot_token needs channel: the channel id, e.g. C0123456789")
+        return self
+
+    def at(self, url: str) -> SlackConfig:
+        return self.but(api_base_url=f"{url}/api/")
+
+    def drill_secret(self, field: str, url: str) -> str:
+        if field == "webhook_url":
+            return f"{url}/services/T00000000/B00000000/drill"
+        return "xoxb-0000000000-0000000000000-drill"
+
+
+class DiscordConfig(ChannelConfig):
+    """A Discord channel, through a webhook (``?wait=true`` returns the message)."""
+
+    secret_fields: ClassVar[tuple[str, ...]] = ("webhook_url",)
+    endpoint_field: ClassVar[str | None] = None  # the webhook URL is the secret
+    type: Literal["discord"] = "discord"
+    webhook_url: EnvRef
+    thread_id: Annotated[str, Field(pattern=r"^[0-9]+$")] | None = None
+    username: str | None = None
+
+    def drill_secret(self, field: str, url: str) -> str:
+        return f"{url}/api/webhooks/1100000000000000001/drill-webhook-token"
+
+
+class TelegramConfig(ChannelConfig):
+    """A Telegram channel or group, through the Bot API."""
+
+    secret_fields: ClassVar[tuple[str, ...]] = ("bot_token",)
+    type: Literal["telegram"] = "telegram"
+    bot_token: EnvRef
+    chat_id: Annotated[str, Field(pattern=r"^(@[A-Za-z][A-Za-z0-9_]{4,31}|-?[0-9]+)$")]
+    api_base_url: HttpUrl = HttpUrl("https://api.telegram.org")
+
+    def drill_secret(self, field: str, url: str) -> str:
+        # A token of the Bot API's shape (<bot id>:<35 characters>), as the simulator checks.
+        return "7000000001:AAdrillTokenForTheStormHubSimulator"
 
 
 CONFIG_TYPES: dict[str, type[ChannelConfig]] = {

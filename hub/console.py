@@ -55,7 +55,14 @@ def run_fanout(root: Path, ledger: Path | None, *, console: Console | None = Non
 
         report = Fanout(hub, configs, ledger_path(root, ledger), progress=progress).run()
     console.print(summary_table(report, [c.name for c in configs if c.enabled]))
+    print_notes(console, report)
     return 1 if report.failed else 0
+
+
+def print_notes(console: Console, report: Report) -> None:
+    """What the channels' syncs did (e.g. special hours), one line each."""
+    for note in report.notes:
+        console.print(note, markup=False, highlight=False)
 
 
 def summary_table(report: Report, channels: list[str]) -> Table:
@@ -77,7 +84,7 @@ def summary_table(report: Report, channels: list[str]) -> Table:
 
 
 def show_preview(root: Path, update_id: str, *, console: Console | None = None) -> None:
-    """Each enabled channel's rendering of one update, with counted length and limit."""
+    """Each channel's rendering of one update, with counted length and limit."""
     console = console or Console()
     hub, configs, _ = check_hub(root)
     try:
@@ -89,11 +96,18 @@ def show_preview(root: Path, update_id: str, *, console: Console | None = None) 
     for config in configs:
         channel = make_channel(config, hub)
         post = channel.render(update)
-        console.rule(f"{config.name} ({config.type})")
+        off = "" if config.enabled else ", switched off"
+        console.rule(f"{config.name} ({config.type}{off})")
         for number, (part, length) in enumerate(zip(post.parts, post.lengths, strict=True), 1):
             label = f"part {number}/{len(post.parts)}, " if len(post.parts) > 1 else ""
-            console.print(f"[dim]{label}{length}/{post.limit}[/]", highlight=False)
+            style = "red" if length > post.limit else "dim"
+            console.print(
+                f"[{style}]{label}{length}/{post.limit} {channel.length_unit}[/]", highlight=False
+            )
             console.print(part, markup=False, highlight=False)
+        if post.image:
+            console.print(f"[dim]image:[/] {post.image}", highlight=False)
+            console.print(f"[dim]alt text:[/] {post.alt or ''}", highlight=False)
 
 
 def show_status(root: Path, ledger: Path | None, *, console: Console | None = None) -> None:
@@ -117,20 +131,26 @@ def show_status(root: Path, ledger: Path | None, *, console: Console | None = No
     console.print(table)
 
 
-def run_drill_command(root: Path, *, console: Console | None = None) -> int:
+def run_drill_command(
+    root: Path, *, console: Console | None = None, everything: bool = True
+) -> int:
     """Run ``stormhub drill`` and print what each simulated platform received."""
     from hub.drill import run_drill
 
     console = console or Console()
     hub, configs, _ = check_hub(root)
-    console.print("Drill: every enabled channel is pointed at a local simulator.", highlight=False)
-    result = run_drill(hub, configs, Path(root).resolve())
+    which = "every channel (switched off or not)" if everything else "every enabled channel"
+    console.print(f"Drill: {which} is pointed at a local simulator.", highlight=False)
+    result = run_drill(hub, configs, Path(root).resolve(), everything=everything)
+    enabled = {c.name: c.enabled for c in configs}
     for config in result.configs:
         lines = result.received.get(config.name, [])
-        console.rule(f"{config.name} ({config.type}): received {len(lines)}")
+        off = "" if enabled.get(config.name, True) else ", switched off in channels.yaml"
+        console.rule(f"{config.name} ({config.type}{off}): received {len(lines)}")
         for line in lines[:5]:
             console.print(f"  {line}", markup=False, highlight=False)
         if len(lines) > 5:
             console.print(f"  ... and {len(lines) - 5} more", highlight=False)
     console.print(summary_table(result.report, [c.name for c in result.configs]))
+    print_notes(console, result.report)
     return 1 if result.report.failed else 0

@@ -1,9 +1,10 @@
 """``stormhub drill``: rehearse the whole fan-out against the loopback simulator.
 
-Every enabled channel is pointed at its own simulated platform, given drill
-credentials where its environment has none, and sent every update through the
-real adapters and SDKs. The drill keeps its own ledger and outbox under
-``.stormhub/drill/``, so it never touches what the real fan-out recorded.
+Every channel in ``channels.yaml`` (switched off or not) is pointed at its own
+simulated platform, given drill credentials in place of whatever its environment
+holds, and sent every update through the real adapters and SDKs. The drill keeps
+its own ledger and outbox under ``.stormhub/drill/``, so it never touches what the
+real fan-out recorded.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from hub.config import ChannelConfig, OutboxConfig
+from hub.config import ENV_REF, ChannelConfig, OutboxConfig
 from hub.fanout import Fanout, Outcome, Report, RetryPolicy
 from hub.model import Hub
 from hub.simulator import PlatformSim, Simulator, platform_for
@@ -24,31 +24,71 @@ from hub.simulator import PlatformSim, Simulator, platform_for
 DRILL_DIR = Path(".stormhub/drill")
 
 
-def _point(config: ChannelConfig, url: str) -> ChannelConfig:
-    """*config* aimed at the simulated platform at *url*."""
-    parts = urlsplit(url)
-    changes: dict[str, dict[str, object]] = {
-        "x": {"api_base_url": url},
-        "mastodon": {"api_base_url": url},
-        "bluesky": {"service": url},
-        "email": {"host": parts.hostname, "port": parts.port, "security": "none"},
-    }
-    return config.model_copy(update=changes.get(config.type, {}))
-
-
 @contextmanager
-def drill_credentials(configs: list[ChannelConfig]) -> Iterator[None]:
-    """Set a drill value for each credential variable that is not set, then restore."""
-    added = []
-    for config in configs:
-        for name in config.missing_env():
-            os.environ[name] = f"drill-{name.lower()}"
-            added.append(name)
+def drill_credentials(configs: list[tuple[ChannelConfig, str]]) -> Iterator[None]:
+    """Give every credential variable a drill value, then restore the environment.
+
+    Real credentials are replaced too, so a drill never sends one anywhere. Each
+    config comes with the URL of its simulated platform (a webhook's secret is a URL).
+    """
+    saved: dict[str, str | None] = {}
+    for config, url in configs:
+        for field in config.secret_fields:
+            value = getattr(config, field)
+            match = ENV_REF.match(value) if isinstance(value, str) else None
+            if match is None:
+                continue
+            name = match.group(1)
+            saved.setdefault(name, os.environ.get(name))
+            os.environ[name] = config.drill_secret(field, url)
     try:
         yield
     finally:
-        for name in added:
-            os.environ.pop(name, None)
+        for name, before in saved.items():
+            if before is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = before
+
+
+@dataclass
+class Rehearsal:
+    """Channels aimed at their simulated platforms, with drill credentials set."""
+
+    configs: list[ChannelConfig]  # pointed at the simulator, enabled, with backfill
+    platforms: dict[str, PlatformSim]  # channel name -> its simulated platform
+
+
+@contextmanager
+def rehearsal(
+    configs: list[ChannelConfig], scratch: Path, *, everything: bool = True
+) -> Iterator[Rehearsal]:
+    """Start one simulated platform per channel and aim the channels at them.
+
+    Outbox channels write under *scratch*. Channels switched off are included unless
+    *everything* is False. The simulator stops and the environment is restored on exit.
+    """
+    chosen = [c for c in configs if everything or c.enabled]
+    platforms: dict[str, PlatformSim] = {}
+    for config in chosen:
+        platform = platform_for(config.type)
+        if platform is not None:
+            limit = getattr(config, "max_characters", None)
+            if limit is not None and hasattr(platform, "max_characters"):
+                platform.max_characters = limit  # the instance limit the channel is set to
+            platforms[config.name] = platform  # one simulated platform per channel
+    with Simulator(platforms) as sim:
+        pointed: list[tuple[ChannelConfig, str]] = []
+        for config in chosen:
+            url = ""
+            if config.name in platforms:
+                url = sim.url(config.name)
+                config = config.at(url)
+            elif isinstance(config, OutboxConfig):
+                config = config.but(folder=str(scratch / "outbox"))
+            pointed.append((config.but(backfill=True, enabled=True), url))
+        with drill_credentials(pointed):
+            yield Rehearsal([c for c, _ in pointed], platforms)
 
 
 @dataclass
@@ -65,34 +105,22 @@ def run_drill(
     *,
     progress: Callable[[Outcome], None] | None = None,
     policy: RetryPolicy | None = None,
+    everything: bool = True,
 ) -> DrillResult:
-    """Run the fan-out for every enabled channel against a fresh simulator."""
+    """Run the fan-out for every channel against a fresh simulator.
+
+    Channels switched off in ``channels.yaml`` are rehearsed too (a drill is how a
+    team tries one before turning it on), unless *everything* is False.
+    """
     drill_dir = root / DRILL_DIR
     shutil.rmtree(drill_dir, ignore_errors=True)
     drill_dir.mkdir(parents=True)
-    platforms: dict[str, PlatformSim] = {}
-    for config in configs:
-        if config.enabled:
-            platform = platform_for(config.type)
-            if platform is not None:
-                limit = getattr(config, "max_characters", None)
-                if limit is not None and hasattr(platform, "max_characters"):
-                    platform.max_characters = limit  # the instance limit the channel is set to
-                platforms[config.name] = platform  # one simulated platform per channel
-    with Simulator(platforms) as sim:
-        pointed = []
-        for config in (c for c in configs if c.enabled):
-            if config.name in platforms:
-                config = _point(config, sim.url(config.name))
-            elif isinstance(config, OutboxConfig):
-                config = config.model_copy(update={"folder": str(drill_dir / "outbox")})
-            pointed.append(config.model_copy(update={"backfill": True}))
-        with drill_credentials(pointed):
-            report = Fanout(
-                hub, pointed, drill_dir / "ledger.sqlite", progress=progress, policy=policy
-            ).run()
-        received = {name: platform.describe() for name, platform in platforms.items()}
-    for config in pointed:
+    with rehearsal(configs, drill_dir, everything=everything) as rig:
+        report = Fanout(
+            hub, rig.configs, drill_dir / "ledger.sqlite", progress=progress, policy=policy
+        ).run()
+        received = {name: platform.describe() for name, platform in rig.platforms.items()}
+    for config in rig.configs:
         if isinstance(config, OutboxConfig):
             received[config.name] = sorted(p.name for p in Path(config.folder).glob("*.json"))
-    return DrillResult(report, received, pointed)
+    return DrillResult(report, received, rig.configs)

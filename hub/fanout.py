@@ -78,6 +78,7 @@ class Outcome:
 @dataclass
 class Report:
     outcomes: list[Outcome] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # "<channel>: <what sync() did>"
 
     @property
     def failed(self) -> list[Outcome]:
@@ -180,8 +181,6 @@ class Fanout:
         self.progress(outcome)
 
     def _worker(self, config: ChannelConfig, tasks: list[Task], report: Report) -> None:
-        if not tasks:
-            return
         secrets = _secret_values(config)
         missing = config.missing_env()
         try:
@@ -201,8 +200,14 @@ class Fanout:
                                            error=message))  # fmt: skip
             return
         fatal: str | None = None
-        with Ledger(self.ledger_path) as ledger:
-            try:
+        try:
+            if not tasks and not channel.syncs:
+                return
+            if channel.syncs:
+                fatal = self._sync(channel, report, secrets)
+            if not tasks:
+                return
+            with Ledger(self.ledger_path) as ledger:
                 for task in tasks:
                     if fatal is not None:
                         outcome = Outcome(config.name, task.update.id, task.action, "failed",
@@ -212,8 +217,35 @@ class Fanout:
                         if outcome.fatal:
                             fatal = outcome.error  # bad credentials fail every later post too
                     self._emit(report, outcome)
-            finally:
-                channel.close()
+        finally:
+            channel.close()
+
+    def _sync(self, channel: Channel[Any], report: Report, secrets: list[str]) -> str | None:
+        """Run the channel's :meth:`~Channel.sync` once, before its updates.
+
+        Each note goes to ``report.notes``; a note that failed is also a failed outcome
+        (update id ``sync``). Returns the error when it is fatal (credentials), so the
+        channel's updates are not tried.
+        """
+        name = channel.name
+        try:
+            notes = channel.sync(self.now)
+        except PublishError as exc:
+            message = scrub(str(exc), secrets)
+            self._emit(report, Outcome(name, "sync", "sync", "failed", error=message,
+                                       code=exc.status, fatal=exc.fatal))  # fmt: skip
+            return message if exc.fatal else None
+        except Exception as exc:  # an adapter bug must not stop the channel's updates
+            message = scrub(f"unexpected {type(exc).__name__}: {exc}", secrets)
+            self._emit(report, Outcome(name, "sync", "sync", "failed", error=message))
+            return None
+        for note in notes:
+            text = scrub(note.text, secrets)
+            with self._lock:
+                report.notes.append(f"{name}: {text}")
+            if not note.ok:
+                self._emit(report, Outcome(name, "sync", "sync", "failed", error=text))
+        return None
 
     def _deliver(
         self, ledger: Ledger, channel: Channel[Any], task: Task, secrets: list[str]
@@ -230,7 +262,9 @@ class Fanout:
             return Outcome(name, update.id, action, "already", url=before.remote_url)
         if not taken:
             return Outcome(name, update.id, action, "busy", error="another fan-out is sending it")
-        if before is not None and before.state == "claimed":
+        if before is not None and (
+            before.state == "claimed" or (before.state == "failed" and channel.find_after_failure)
+        ):
             found = self._recover(channel, post, _age(before))
             if found is not None:
                 self._record(ledger, update.id, name, action, found)

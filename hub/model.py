@@ -280,6 +280,11 @@ class Closure(_Model):
     until: AwareUTC | None = None
     note: str = ""
     alternatives: tuple[Text, ...] = ()
+    location: Slug | None = Field(
+        None,
+        description="the key of this place in a gbp channel's locations:, so Google Maps "
+        "and Search show the closure as special hours",
+    )
 
     model_config = ConfigDict(populate_by_name=True)
 

@@ -13,15 +13,14 @@ from typing import Any
 
 import pytest
 
-from hub.channels import ADAPTERS, make_channel
+from hub.channels import make_channel
 from hub.channels.base import Channel, PublishError
 from hub.content import load_hub
 from hub.model import Hub
 from hub.simulator import Simulator, platform_for, status
 from hub.simulator.core import Fault
+from tests.channels import TYPES
 from tests.conftest import ROOT
-
-TYPES = sorted(t for t in ADAPTERS if t != "outbox")
 
 
 @pytest.fixture(scope="module")

@@ -63,6 +63,14 @@ class Receipt:
         return self.ids[-1] if self.ids else self.remote_id
 
 
+@dataclass(frozen=True)
+class SyncNote:
+    """What :meth:`Channel.sync` did at one place (a location, a page), for the report."""
+
+    text: str
+    ok: bool = True
+
+
 class PublishError(Exception):
     """A platform refused or failed a request.
 
@@ -211,6 +219,7 @@ class Channel(ABC, Generic[C]):
 
     type: ClassVar[str]
     max_chars: ClassVar[int] = 500
+    length_unit: ClassVar[str] = "characters"  # what length() counts, for previews
     counts_urls_as: ClassVar[int | None] = None
     supports_edit: ClassVar[bool] = False
     supports_delete: ClassVar[bool] = False
@@ -219,10 +228,53 @@ class Channel(ABC, Generic[C]):
     idempotent: ClassVar[bool] = False  # the platform itself ignores a repeated request key
     idempotency_window: ClassVar[float | None] = None  # seconds it remembers keys; None: always
     can_find: ClassVar[bool] = False  # can look up an earlier post by its permalink
+    # A failed delivery may have reached part of its audience (SMS to a list): the next
+    # run looks it up with find() too, not only after a crash.
+    find_after_failure: ClassVar[bool] = False
+    syncs: ClassVar[bool] = False  # keeps standing facts besides posts in line: see sync()
 
     def __init__(self, config: C, hub: Hub) -> None:
         self.config = config
         self.hub = hub
+        self._secrets: list[str] = []
+
+    # --- credentials ------------------------------------------------------------------
+
+    def credential(self, field: str, what: str) -> str:
+        """The value of the ``${VAR}`` in *field*; unset: a permanent error naming VAR.
+
+        *what* says what the value is ("the Page access token"). The value is remembered
+        so that :meth:`scrub` takes it out of every message this channel makes.
+        """
+        from hub.config import MissingSecret
+
+        try:
+            value = self.config.secret(field).get_secret_value()
+        except MissingSecret as exc:
+            raise PublishError(
+                f"environment variable {', '.join(exc.names)} not set: set it to {what}, "
+                "or set enabled: false",
+                transient=False,
+                fatal=True,
+            ) from None
+        self.remember_secret(value)
+        return value
+
+    def remember_secret(self, value: str) -> None:
+        """Scrub *value* too (a part of a credential that is a secret on its own)."""
+        if len(value) >= 4 and value not in self._secrets:
+            self._secrets.append(value)
+
+    def env_name(self, field: str) -> str:
+        """The name of the variable behind *field*, for messages saying what to fix."""
+        value = str(getattr(self.config, field, "") or "")
+        return value.removeprefix("${").removesuffix("}") or field
+
+    def scrub(self, text: str) -> str:
+        """*text* without any credential this channel has read (longest first)."""
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
 
     @property
     def name(self) -> str:
@@ -323,6 +375,16 @@ class Channel(ABC, Generic[C]):
         if self.supports_edit:
             return self.edit(receipt, post)
         return self.reply(receipt, post, key)
+
+    def sync(self, now: dt.datetime) -> list[SyncNote]:
+        """Bring what the platform keeps besides posts in line with the hub.
+
+        Called once per fan-out run, before the updates, on channels whose class sets
+        ``syncs``: e.g. Google Business Profile's special hours for closures. Must be
+        idempotent by content. A credentials problem raises :class:`PublishError`; a
+        failure at one place is a note with ``ok=False`` and the others go on.
+        """
+        return []
 
     def close(self) -> None:
         """Release connections."""

@@ -127,6 +127,7 @@ class Image:
 
 class BlueskyChannel(Channel[BlueskyConfig]):
     type = "bluesky"
+    length_unit = "graphemes"
     max_chars = BLUESKY_GRAPHEMES
     supports_edit = False  # Bluesky has no edit: a correction is a reply
     supports_delete = True

@@ -131,6 +131,7 @@ class XChannel(Channel[XConfig]):
     """Posts (threads of replies when long) to one X account."""
 
     type = "x"
+    length_unit = "weighted characters"
     max_chars = X_LIMIT
     counts_urls_as = X_URL_LENGTH
     supports_edit = False  # see the module docstring

@@ -100,7 +100,7 @@ class PlatformSim(ABC):
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"sim-{self.name}", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name=f"sim-{self.name}", daemon=True
         )
         self._thread.start()
 

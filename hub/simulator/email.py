@@ -219,6 +219,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.sim.latency:
+            await asyncio.sleep(self.sim.latency)  # a slow relay: the answer to DATA waits
         self.sim._store(envelope, session)
         return "250 2.0.0 Message accepted for delivery"
 
