@@ -400,6 +400,7 @@ CONFIG_TYPES: dict[str, type[ChannelConfig]] = {
     "mastodon": MastodonConfig,
     "bluesky": BlueskyConfig,
     "email": EmailConfig,
+    "wordpress": WordPressConfig,
 }
 
 

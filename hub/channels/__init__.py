@@ -17,6 +17,7 @@ ADAPTERS = {
     "mastodon": "hub.channels.mastodon:MastodonChannel",
     "bluesky": "hub.channels.bluesky:BlueskyChannel",
     "email": "hub.channels.email:EmailChannel",
+    "wordpress": "hub.channels.wordpress:WordPressChannel",
 }
 
 

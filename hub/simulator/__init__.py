@@ -12,6 +12,7 @@ PLATFORMS: dict[str, str] = {
     "mastodon": "hub.simulator.mastodon:MastodonSim",
     "bluesky": "hub.simulator.bluesky:BlueskySim",
     "email": "hub.simulator.email:SmtpSim",
+    "wordpress": "hub.simulator.wordpress:WordPressSim",
 }
 
 
