@@ -401,6 +401,7 @@ CONFIG_TYPES: dict[str, type[ChannelConfig]] = {
     "bluesky": BlueskyConfig,
     "email": EmailConfig,
     "wordpress": WordPressConfig,
+    "sms": SmsConfig,
 }
 
 

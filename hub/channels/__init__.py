@@ -18,6 +18,7 @@ ADAPTERS = {
     "bluesky": "hub.channels.bluesky:BlueskyChannel",
     "email": "hub.channels.email:EmailChannel",
     "wordpress": "hub.channels.wordpress:WordPressChannel",
+    "sms": "hub.channels.sms:SmsChannel",
 }
 
 

@@ -13,6 +13,7 @@ PLATFORMS: dict[str, str] = {
     "bluesky": "hub.simulator.bluesky:BlueskySim",
     "email": "hub.simulator.email:SmtpSim",
     "wordpress": "hub.simulator.wordpress:WordPressSim",
+    "sms": "hub.simulator.twilio:TwilioSim",
 }
 
 
