@@ -402,6 +402,8 @@ CONFIG_TYPES: dict[str, type[ChannelConfig]] = {
     "email": EmailConfig,
     "wordpress": WordPressConfig,
     "sms": SmsConfig,
+    "facebook": FacebookConfig,
+    "instagram": InstagramConfig,
 }
 
 

@@ -19,6 +19,8 @@ ADAPTERS = {
     "email": "hub.channels.email:EmailChannel",
     "wordpress": "hub.channels.wordpress:WordPressChannel",
     "sms": "hub.channels.sms:SmsChannel",
+    "facebook": "hub.channels.facebook:FacebookChannel",
+    "instagram": "hub.channels.instagram:InstagramChannel",
 }
 
 

@@ -14,6 +14,8 @@ PLATFORMS: dict[str, str] = {
     "email": "hub.simulator.email:SmtpSim",
     "wordpress": "hub.simulator.wordpress:WordPressSim",
     "sms": "hub.simulator.twilio:TwilioSim",
+    "facebook": "hub.simulator.facebook:FacebookSim",
+    "instagram": "hub.simulator.instagram:InstagramSim",
 }
 
 

@@ -1,8 +1,9 @@
 """The thin MkDocs plugin (``plugins: [stormhub]``) that turns ``content/`` into pages.
 
 ``on_config`` loads and checks the content, ``on_files`` adds the generated pages,
-the lite page, the feeds and the images, ``on_serve`` watches ``content/`` so that
-``mkdocs serve`` reloads when it changes.
+the lite page, the feeds and the images, ``on_post_build`` writes the Instagram cards
+(only when ``channels.yaml`` has an ``instagram`` channel), ``on_serve`` watches
+``content/`` so that ``mkdocs serve`` reloads when it changes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files, InclusionLevel
 
 from hub import feeds
+from hub.cards import write_cards
+from hub.config import load_channels
 from hub.content import load_hub, now_utc
 from hub.errors import ContentError
 from hub.site import pages
@@ -31,6 +34,9 @@ if TYPE_CHECKING:
     from hub.model import Hub
 
 log = logging.getLogger("mkdocs.plugins.stormhub")
+# Channel problems are reported by `stormhub check`; here they are logged outside
+# MkDocs' loggers, so that a strict build does not fail for them.
+channel_log = logging.getLogger("hub.site.cards")
 HERE = Path(__file__).parent
 CSS = "assets/stormhub.css"
 
@@ -102,6 +108,28 @@ class StormHubPlugin(BasePlugin[StormHubConfig]):  # type: ignore[no-untyped-cal
                 uri = path.relative_to(self.root / "content").as_posix()
                 files.append(File.generated(config, uri, abs_src_path=str(path)))
         return files
+
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        """Write the cards of the updates an instagram channel wants into the site being built."""
+        hub = self.hub
+        if hub is None or not (self.root / "channels.yaml").is_file():
+            return
+        try:
+            channels = [c for c in load_channels(self.root) if c.type == "instagram"]
+        except ContentError as exc:
+            channel_log.warning(
+                "channels.yaml has problems, so no Instagram cards were written "
+                "(run `stormhub check`): %s",
+                exc.message,
+            )
+            return
+        wanted = [
+            u
+            for u in hub.updates
+            if u.retracted is None and any(channel.wants(u) for channel in channels)
+        ]
+        if wanted:
+            write_cards(hub, config.site_dir, wanted)
 
     def on_serve(
         self, server: LiveReloadServer, /, *, config: MkDocsConfig, builder: Any
