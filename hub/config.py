@@ -404,6 +404,7 @@ CONFIG_TYPES: dict[str, type[ChannelConfig]] = {
     "sms": SmsConfig,
     "facebook": FacebookConfig,
     "instagram": InstagramConfig,
+    "threads": ThreadsConfig,
 }
 
 

@@ -21,6 +21,7 @@ ADAPTERS = {
     "sms": "hub.channels.sms:SmsChannel",
     "facebook": "hub.channels.facebook:FacebookChannel",
     "instagram": "hub.channels.instagram:InstagramChannel",
+    "threads": "hub.channels.threads:ThreadsChannel",
 }
 
 

@@ -16,6 +16,7 @@ PLATFORMS: dict[str, str] = {
     "sms": "hub.simulator.twilio:TwilioSim",
     "facebook": "hub.simulator.facebook:FacebookSim",
     "instagram": "hub.simulator.instagram:InstagramSim",
+    "threads": "hub.simulator.threads:ThreadsSim",
 }
 
 
