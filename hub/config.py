@@ -405,6 +405,7 @@ CONFIG_TYPES: dict[str, type[ChannelConfig]] = {
     "facebook": FacebookConfig,
     "instagram": InstagramConfig,
     "threads": ThreadsConfig,
+    "linkedin": LinkedInConfig,
 }
 
 

@@ -22,6 +22,7 @@ ADAPTERS = {
     "facebook": "hub.channels.facebook:FacebookChannel",
     "instagram": "hub.channels.instagram:InstagramChannel",
     "threads": "hub.channels.threads:ThreadsChannel",
+    "linkedin": "hub.channels.linkedin:LinkedInChannel",
 }
 
 

@@ -17,6 +17,7 @@ PLATFORMS: dict[str, str] = {
     "facebook": "hub.simulator.facebook:FacebookSim",
     "instagram": "hub.simulator.instagram:InstagramSim",
     "threads": "hub.simulator.threads:ThreadsSim",
+    "linkedin": "hub.simulator.linkedin:LinkedInSim",
 }
 
 
