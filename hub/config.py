@@ -406,6 +406,7 @@ CONFIG_TYPES: dict[str, type[ChannelConfig]] = {
     "instagram": InstagramConfig,
     "threads": ThreadsConfig,
     "linkedin": LinkedInConfig,
+    "gbp": GbpConfig,
 }
 
 

@@ -23,6 +23,7 @@ ADAPTERS = {
     "instagram": "hub.channels.instagram:InstagramChannel",
     "threads": "hub.channels.threads:ThreadsChannel",
     "linkedin": "hub.channels.linkedin:LinkedInChannel",
+    "gbp": "hub.channels.gbp:GbpChannel",
 }
 
 

@@ -18,6 +18,7 @@ PLATFORMS: dict[str, str] = {
     "instagram": "hub.simulator.instagram:InstagramSim",
     "threads": "hub.simulator.threads:ThreadsSim",
     "linkedin": "hub.simulator.linkedin:LinkedInSim",
+    "gbp": "hub.simulator.gbp:GbpSim",
 }
 
 
