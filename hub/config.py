@@ -407,6 +407,8 @@ CONFIG_TYPES: dict[str, type[ChannelConfig]] = {
     "threads": ThreadsConfig,
     "linkedin": LinkedInConfig,
     "gbp": GbpConfig,
+    "teams": TeamsConfig,
+    "discord": DiscordConfig,
 }
 
 

@@ -24,6 +24,8 @@ ADAPTERS = {
     "threads": "hub.channels.threads:ThreadsChannel",
     "linkedin": "hub.channels.linkedin:LinkedInChannel",
     "gbp": "hub.channels.gbp:GbpChannel",
+    "teams": "hub.channels.teams:TeamsChannel",
+    "discord": "hub.channels.discord:DiscordChannel",
 }
 
 

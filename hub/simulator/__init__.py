@@ -19,6 +19,8 @@ PLATFORMS: dict[str, str] = {
     "threads": "hub.simulator.threads:ThreadsSim",
     "linkedin": "hub.simulator.linkedin:LinkedInSim",
     "gbp": "hub.simulator.gbp:GbpSim",
+    "teams": "hub.simulator.teams:TeamsSim",
+    "discord": "hub.simulator.discord:DiscordSim",
 }
 
 
