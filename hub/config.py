@@ -408,7 +408,9 @@ CONFIG_TYPES: dict[str, type[ChannelConfig]] = {
     "linkedin": LinkedInConfig,
     "gbp": GbpConfig,
     "teams": TeamsConfig,
+    "slack": SlackConfig,
     "discord": DiscordConfig,
+    "telegram": TelegramConfig,
 }
 
 

@@ -25,7 +25,9 @@ ADAPTERS = {
     "linkedin": "hub.channels.linkedin:LinkedInChannel",
     "gbp": "hub.channels.gbp:GbpChannel",
     "teams": "hub.channels.teams:TeamsChannel",
+    "slack": "hub.channels.slack:SlackChannel",
     "discord": "hub.channels.discord:DiscordChannel",
+    "telegram": "hub.channels.telegram:TelegramChannel",
 }
 
 

@@ -20,7 +20,9 @@ PLATFORMS: dict[str, str] = {
     "linkedin": "hub.simulator.linkedin:LinkedInSim",
     "gbp": "hub.simulator.gbp:GbpSim",
     "teams": "hub.simulator.teams:TeamsSim",
+    "slack": "hub.simulator.slack:SlackSim",
     "discord": "hub.simulator.discord:DiscordSim",
+    "telegram": "hub.simulator.telegram:TelegramSim",
 }
 
 
