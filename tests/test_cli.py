@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from hub.cli import main
+from hub.config import load_channels
+from hub.content import load_hub
 from tests.conftest import ROOT, HubFactory
 
 
@@ -86,3 +89,20 @@ def test_mkdocs_finds_the_plugin_by_entry_point(make_hub: HubFactory, tmp_path: 
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out" / "updates" / "2026-11-27-0615-ed-open" / "index.html").is_file()
+
+
+def test_preview_shows_every_shipped_channel_within_its_limit() -> None:
+    configs = load_channels(ROOT)
+    counted = re.compile(r"^(?:part (\d+)/(\d+), )?(\d+)/(\d+) (\w[\w ]*)$")
+    runner = CliRunner(env={"COLUMNS": "200"})
+    for update in load_hub(ROOT).updates:
+        result = runner.invoke(main, ["preview", "--hub", str(ROOT), update.id])
+        assert result.exit_code == 0, result.output
+        for config in configs:
+            assert f"{config.name} ({config.type}" in result.output, (update.id, config.name)
+        lengths = [m for line in result.output.splitlines() if (m := counted.match(line))]
+        assert len(lengths) >= len(configs), update.id
+        for match in lengths:
+            assert int(match[3]) <= int(match[4]), (update.id, match[0])
+    sms = runner.invoke(main, ["preview", "--hub", str(ROOT), load_hub(ROOT).updates[0].id])
+    assert re.search(r"^\d+/3 segments$", sms.output, re.M)  # counted as SMS counts

@@ -67,6 +67,7 @@ from hub.channels.base import Post, PublishError, Receipt, error_for_status, ret
 from hub.channels.http import HttpChannel
 from hub.config import TeamsConfig
 from hub.model import Severity
+from hub.site.pages import time_label
 from hub.text import find_urls, fit, plain_text, shorten
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ class TeamsChannel(HttpChannel[TeamsConfig]):
         parts = fit(body, length=self.length, limit=self.limit, link=link, mode="truncate")
         style, color = ("emphasis", "Default") if retraction else STYLES[update.severity]
         label = "RETRACTED" if retraction else update.severity.label.upper()
-        when = self.hub.local(update.time).strftime("%A %d %B %Y, %H:%M %Z")
+        when = time_label(self.hub, update.time)
         return self.post(
             update,
             parts,
