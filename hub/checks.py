@@ -9,6 +9,7 @@ from hub.content import load_hub
 from hub.errors import ContentError, Problem
 from hub.located import Collector
 from hub.model import Hub
+from hub.privacy import record_overrides, review
 
 
 def check_hub(root: Path | str) -> tuple[Hub, list[ChannelConfig], list[Problem]]:
@@ -16,10 +17,12 @@ def check_hub(root: Path | str) -> tuple[Hub, list[ChannelConfig], list[Problem]
 
     Returns:
         The hub, its channel configs, and warnings: enabled channels whose
-        environment variables are not set (named, never with values).
+        environment variables are not set (named, never with values), and privacy
+        overrides that silence nothing. Privacy overrides used go to the audit log.
 
     Raises:
-        ContentError: every problem in content/ and channels.yaml.
+        ContentError: every problem in content/ and channels.yaml, and every likely
+            piece of patient information (:mod:`hub.privacy`).
     """
     root = Path(root).resolve()
     out = Collector(root)
@@ -28,6 +31,11 @@ def check_hub(root: Path | str) -> tuple[Hub, list[ChannelConfig], list[Problem]
         hub = load_hub(root)
     except ContentError as exc:
         raise ContentError(exc.problems + out.problems) from None
-    if out.problems:
-        raise ContentError(out.problems)
+    from hub.standby import check_templates  # it builds on check_hub
+
+    check_templates(root, hub, out)  # a dark site's prepared updates, long before they are needed
+    privacy = review(hub)  # likely patient information and missing consent block publishing
+    if out.problems or privacy.problems:
+        raise ContentError(out.problems + privacy.problems)
+    warnings += privacy.warnings + record_overrides(root, hub, privacy.overrides)
     return hub, configs, warnings

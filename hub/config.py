@@ -67,6 +67,11 @@ class ChannelConfig(BaseModel):
     backfill: bool = Field(False, description="a newly added channel gets earlier updates too")
     hashtags: tuple[Annotated[str, Field(pattern=r"^\w+$")], ...] = ()
     timeout: float = Field(20.0, gt=0, description="seconds to wait for the platform")
+    drill: bool = Field(
+        False,
+        description="an exercise (`stormhub drill --exercise`) posts here for real, every "
+        "post marked EXERCISE; other channels get exercise posts only on the simulator",
+    )
 
     def but(self, **changes: Any) -> Self:
         """A copy with *changes*, validated like the file's values (URLs become HttpUrl)."""

@@ -56,6 +56,10 @@ def run_fanout(root: Path, ledger: Path | None, *, console: Console | None = Non
         report = Fanout(hub, configs, ledger_path(root, ledger), progress=progress).run()
     console.print(summary_table(report, [c.name for c in configs if c.enabled]))
     print_notes(console, report)
+    from hub.approvals import held_back
+
+    for line in held_back(report.outcomes):  # why each skipped update waits, and what to run
+        console.print(line, style="yellow", markup=False, highlight=False, soft_wrap=True)
     return 1 if report.failed else 0
 
 

@@ -117,7 +117,12 @@ def run_drill(
     drill_dir.mkdir(parents=True)
     with rehearsal(configs, drill_dir, everything=everything) as rig:
         report = Fanout(
-            hub, rig.configs, drill_dir / "ledger.sqlite", progress=progress, policy=policy
+            hub,
+            rig.configs,
+            drill_dir / "ledger.sqlite",
+            progress=progress,
+            policy=policy,
+            rehearsal=True,
         ).run()
         received = {name: platform.describe() for name, platform in rig.platforms.items()}
     for config in rig.configs:

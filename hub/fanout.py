@@ -26,11 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from hub import approvals, audit
 from hub.channels import make_channel
 from hub.channels.base import Channel, Post, PublishError, Receipt
 from hub.config import MissingSecret
 from hub.content import now_utc
-from hub.ledger import Ledger, Row
+from hub.errors import HubError
+from hub.ledger import Ledger, Row, me
+from hub.model import HubStatus
 
 if TYPE_CHECKING:
     from hub.config import ChannelConfig
@@ -61,6 +64,7 @@ class Task:
     update: Update
     action: str  # "post", "correct:<revision>" or "retract"
     reply_to: Receipt | None = None  # the post a correction or superseding update answers
+    blocked: str | None = None  # why it must wait (not approved): reported as skipped
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,18 @@ class Report:
         return result
 
 
+class StandbyError(HubError):
+    """The hub is on standby (the dark site): the fan-out posts nothing (exit 3)."""
+
+    exit_code = 3
+
+    def __init__(self) -> None:
+        super().__init__(
+            "content/hub.yaml: status: the hub is on standby, so nothing was posted: "
+            "run stormhub activate --by NAME to switch it live (or stormhub drill to rehearse)"
+        )
+
+
 def delivery_key(update_id: str, channel: str, action: str) -> str:
     """Stable for one delivery across runs: the idempotency key the platforms see."""
     digest = hashlib.sha256(f"{update_id}\0{channel}\0{action}".encode()).hexdigest()
@@ -118,19 +134,29 @@ class Fanout:
         progress: Callable[[Outcome], None] | None = None,
         factory: Callable[[ChannelConfig, Hub], Channel[Any]] = make_channel,
         now: dt.datetime | None = None,
+        actor: str | None = None,
+        require_approval: bool = True,
+        rehearsal: bool = False,
     ) -> None:
         self.hub = hub
-        self.configs = [c for c in configs if c.enabled]
+        # An exercise reaches only the channels flagged `drill: true` (or the simulator,
+        # whose rehearsal flags every channel it stands in for).
+        self.configs = [c for c in configs if c.enabled and (c.drill or not hub.exercise)]
+        self.rehearsal = rehearsal  # the channels point at the simulator: standby is fine
         self.ledger_path = ledger_path
         self.policy = policy or RetryPolicy()
         self.progress = progress or (lambda outcome: None)
         self.factory = factory
         self.now = now or now_utc()
         self._lock = threading.Lock()
+        # a rehearsal on the simulator posts nothing real, so nothing waits for approval there
+        self.require_approval = require_approval and not rehearsal
+        self.actor = actor or _actor()  # who the audit log names for each delivery
 
     def plan(self, ledger: Ledger) -> dict[str, list[Task]]:
         """What each channel must do now, oldest update first."""
         joined = ledger.register([c.name for c in self.configs], self.now)
+        approved = approvals.approved(ledger) if self.require_approval else None
         plans: dict[str, list[Task]] = {}
         for config in self.configs:
             tasks: list[Task] = []
@@ -138,7 +164,11 @@ class Fanout:
             for update in reversed(self.hub.updates):  # oldest first
                 if not config.wants(update) or (since is not None and update.time < since):
                     continue
-                tasks += self._tasks_for(ledger, config.name, update)
+                for task in self._tasks_for(ledger, config.name, update):
+                    why = None
+                    if approved is not None and task.action != "retract":
+                        why = approvals.blocked(self.hub.info, update, approved)
+                    tasks.append(Task(update, task.action, task.reply_to, blocked=why))
             plans[config.name] = tasks
         return plans
 
@@ -161,6 +191,14 @@ class Fanout:
         return [Task(update, action, reply_to=_receipt(post))]
 
     def run(self) -> Report:
+        """Deliver what :meth:`plan` finds; a hub on standby posts nothing, for real.
+
+        Raises:
+            StandbyError: the hub is on standby and this is neither an exercise nor a
+                rehearsal on the simulator.
+        """
+        if self.hub.info.status is HubStatus.STANDBY and not (self.hub.exercise or self.rehearsal):
+            raise StandbyError()
         report = Report()
         with Ledger(self.ledger_path) as ledger:
             plans = self.plan(ledger)
@@ -181,6 +219,11 @@ class Fanout:
         self.progress(outcome)
 
     def _worker(self, config: ChannelConfig, tasks: list[Task], report: Report) -> None:
+        for task in tasks:
+            if task.blocked is not None:
+                self._emit(report, Outcome(config.name, task.update.id, task.action, "skipped",
+                                           error=task.blocked))  # fmt: skip
+        tasks = [task for task in tasks if task.blocked is None]
         secrets = _secret_values(config)
         missing = config.missing_env()
         try:
@@ -337,16 +380,37 @@ class Fanout:
             return Outcome(name, update.id, action, status, url=receipt.url)
         raise AssertionError("unreachable: the loop returns on its last attempt")
 
-    @staticmethod
-    def _record(ledger: Ledger, update_id: str, name: str, action: str, receipt: Receipt) -> None:
-        ledger.record(
-            update_id,
-            name,
-            action,
-            remote_id=receipt.remote_id,
-            remote_url=receipt.url,
-            remote_ids=receipt.ids or (receipt.remote_id,),
-        )
+    def _record(
+        self, ledger: Ledger, update_id: str, name: str, action: str, receipt: Receipt
+    ) -> None:
+        """Record the delivery and its audit entry in one transaction."""
+        update = self.hub.update(update_id)
+        verb = {"post": audit.PUBLISH, "retract": audit.RETRACT}.get(action, audit.CORRECT)
+        details = f"{name}: {receipt.url or receipt.remote_id}"
+        if action == "post" and update.supersedes:
+            details += f" (corrects {update.supersedes})"
+        ledger.db.execute("BEGIN IMMEDIATE")
+        try:
+            ledger.record(
+                update_id,
+                name,
+                action,
+                remote_id=receipt.remote_id,
+                remote_url=receipt.url,
+                remote_ids=receipt.ids or (receipt.remote_id,),
+            )
+            audit.record(ledger, self.actor, verb, update_id, update.revision, details)
+            ledger.db.execute("COMMIT")
+        except BaseException:
+            ledger.db.execute("ROLLBACK")
+            raise
+
+
+def _actor() -> str:
+    try:
+        return audit.current_user()
+    except HubError:  # no user name at all (a bare container): name the process
+        return f"stormhub@{me()}"
 
 
 def _age(row: Row) -> float:

@@ -38,6 +38,28 @@ CREATE TABLE IF NOT EXISTS channels (
     channel    TEXT PRIMARY KEY,
     first_used TEXT NOT NULL
 );
+-- hub.audit: who did what, when, to which revision; rows are only ever added.
+CREATE TABLE IF NOT EXISTS audit (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    at          TEXT NOT NULL,
+    who         TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    update_id   TEXT NOT NULL DEFAULT '',
+    revision    TEXT NOT NULL DEFAULT '',
+    details     TEXT NOT NULL DEFAULT ''
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: add an entry instead'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be deleted'); END;
+-- hub.approvals: who approved which revision of an update (the two-person rule).
+CREATE TABLE IF NOT EXISTS approvals (
+    update_id   TEXT NOT NULL,
+    revision    TEXT NOT NULL,
+    approved_by TEXT NOT NULL,
+    approved_at TEXT NOT NULL,
+    PRIMARY KEY (update_id, revision, approved_by)
+);
 """
 
 

@@ -12,7 +12,7 @@ import json
 import re
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -171,9 +171,60 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+def _approval(value: Any) -> Any:
+    if isinstance(value, bool):  # `approval: yes` / `no`
+        return "required" if value else "none"
+    if isinstance(value, str):
+        value = value.strip().lower()
+        if value in {"none", "required", *Severity}:
+            return value
+    choices = ", ".join(Severity)
+    raise ValueError(
+        f"expected none, required, or a severity ({choices}) meaning updates at or above it "
+        f"need approval, e.g. approval: warning (got {value!r})"
+    )
+
+
+Approval = Annotated[str, BeforeValidator(_approval)]
+
+
 class Banner(_Model):
     text: Text
     severity: Severity = Severity.INFO
+
+
+PrivacyKind = Literal["mrn", "dob", "ssn", "name", "locator", "phone", "email", "word"]
+
+
+class PrivacyAllow(_Model):
+    """One privacy-guard finding that is known not to be patient information.
+
+    It matches a finding only when ``text`` is the whole text the finding reports
+    (case and spacing aside; phone numbers in any format), and only of ``kind`` and
+    in ``path`` when those are given. The reason goes into the audit trail.
+    """
+
+    text: Text
+    reason: Text
+    kind: PrivacyKind | None = None
+    path: str | None = Field(None, description="only in this file, e.g. content/tips/x.md")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _needs_reason(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            raise ValueError(
+                f"allow entry {data!r} needs a reason for the audit trail: write it as "
+                f'- {{text: "{data}", reason: "why this is not patient information"}}'
+            )
+        return data
+
+
+class Privacy(_Model):
+    """``privacy:`` in hub.yaml: the team's own words to flag, and allowed findings."""
+
+    words: tuple[Text, ...] = Field((), description='phrases to flag, e.g. "patient in room"')
+    allow: tuple[PrivacyAllow, ...] = ()
 
 
 class HubInfo(_Model):
@@ -189,6 +240,15 @@ class HubInfo(_Model):
     banner: Banner | None = None
     tip_categories: tuple[Text, ...] = Field(
         (), description="the order of tip categories on the tips page; others follow A-Z"
+    )
+    approval: Approval = Field(
+        "none",
+        description="which updates need `stormhub approve` before the fan-out sends them: "
+        "none, required (all), or a severity meaning that severity and above",
+    )
+    privacy: Privacy = Field(
+        default_factory=Privacy,
+        description="the patient-privacy guard's extra words and allowed findings",
     )
 
     @field_validator("timezone")
@@ -224,6 +284,12 @@ class HubInfo(_Model):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def needs_approval(self, severity: Severity) -> bool:
+        """Whether an update of *severity* must be approved before it goes out."""
+        if self.approval in ("none", "required"):
+            return self.approval == "required"
+        return severity.rank >= Severity(self.approval).rank
+
     @property
     def language(self) -> str:
         """The default language."""
@@ -245,6 +311,17 @@ class Update(_Model):
     expires: AwareUTC | None = None
     retracted: AwareUTC | None = Field(None, description="set by `stormhub retract`")
     retraction: str = Field("", description="why it was retracted, shown with the notice")
+    author: Text | None = Field(
+        None, description="who wrote it; under the two-person rule someone else approves it"
+    )
+    phi_ok: Text | None = Field(
+        None,
+        description="why the privacy guard's findings in this update are not patient "
+        "information; silences them and is recorded in the audit trail",
+    )
+    consent: Text | None = Field(
+        None, description="reference to the documented consent a patient-story update needs"
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> Update:
@@ -263,7 +340,10 @@ class Update(_Model):
     @cached_property
     def revision(self) -> str:
         """A short hash of everything the public sees; changes whenever the update does."""
-        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        # author, phi_ok and consent are not shown to the public, and leaving them out
+        # keeps old revisions stable
+        public = self.model_dump(mode="json", exclude={"author", "phi_ok", "consent"})
+        payload = json.dumps(public, sort_keys=True).encode()
         return hashlib.sha256(payload).hexdigest()[:16]
 
     def is_expired(self, now: dt.datetime) -> bool:
@@ -400,6 +480,11 @@ class Hub(_Model):
     tips: tuple[Tip, ...] = ()
     resources: tuple[Resource, ...] = ()
     content_dir: str | None = Field(None, description="where content/ is; images are read there")
+    exercise: bool = Field(
+        False,
+        description="an exercise (`stormhub drill --exercise`), never read from a file: "
+        "every page, feed item and post is marked EXERCISE; see :meth:`as_exercise`",
+    )
 
     @field_validator("updates")
     @classmethod
@@ -451,3 +536,27 @@ class Hub(_Model):
     def local(self, moment: dt.datetime) -> dt.datetime:
         """*moment* in the hub's timezone, for display."""
         return moment.astimezone(self.info.zone)
+
+    def as_exercise(self) -> Hub:
+        """The hub as an exercise: every update's title starts with ``EXERCISE:``.
+
+        The title carries the mark everywhere it goes (pages, feeds, e-mail subjects,
+        cards); the channels also put it first in every post (``Channel.post``).
+        """
+        if self.exercise:
+            return self
+        updates = tuple(
+            Update.model_validate({**u.model_dump(), "title": exercise_title(u.title)})
+            for u in self.updates
+        )
+        fields = {name: getattr(self, name) for name in type(self).model_fields}
+        return Hub.model_validate({**fields, "updates": updates, "exercise": True})
+
+
+EXERCISE = "EXERCISE"
+EXERCISE_MARK = f"{EXERCISE}: "
+
+
+def exercise_title(title: str) -> str:
+    """*title* led by ``EXERCISE:`` (once)."""
+    return title if title.startswith(EXERCISE) else EXERCISE_MARK + title

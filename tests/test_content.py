@@ -50,7 +50,8 @@ BAD_INPUTS = [
     pytest.param(
         {"content/updates/a.md": update(GOOD_FRONT + "sevrity: x\n")},
         "content/updates/a.md:5:1: sevrity: unknown key 'sevrity': did you mean 'severity'? "
-        "(allowed: time, title, severity, tags, image, alt, supersedes, expires, retracted, retraction)",
+        "(allowed: time, title, severity, tags, image, alt, supersedes, expires, retracted, "
+        "retraction, author, phi_ok, consent)",
         id="unknown-key",
     ),
     pytest.param(

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from hub.images import ImageInfo, image_info
-from hub.model import Severity
+from hub.model import EXERCISE, EXERCISE_MARK, Severity
 from hub.text import fit, plain_text
 
 if TYPE_CHECKING:
@@ -211,6 +211,19 @@ def error_for_status(
     )
 
 
+def exercise_first(text: str) -> str:
+    """*text* starting with ``EXERCISE``: the title's mark moved to the front, else added.
+
+    Moving keeps the length, so a text already fitted to its platform still fits.
+    """
+    if text.startswith(EXERCISE):
+        return text
+    at = text.find(EXERCISE_MARK)
+    if at >= 0:
+        return EXERCISE_MARK + text[:at] + text[at + len(EXERCISE_MARK) :]
+    return EXERCISE_MARK + text
+
+
 C = TypeVar("C", bound="ChannelConfig")
 
 
@@ -302,7 +315,8 @@ class Channel(ABC, Generic[C]):
             prefix = "Correction: "
         elif update.severity.rank >= Severity.WARNING.rank:
             prefix = f"{update.severity.label.upper()}: "
-        return f"{prefix}{update.title}\n\n{plain_text(update.body)}"
+        text = f"{prefix}{update.title}\n\n{plain_text(update.body)}"
+        return exercise_first(text) if self.hub.exercise else text
 
     def render(self, update: Update, *, correction: bool = False, retraction: bool = False) -> Post:
         """The update as this platform's post, fitted to its limit; no I/O."""
@@ -314,9 +328,15 @@ class Channel(ABC, Generic[C]):
         # Hashtags travel with the permalink, so they are in the first post of a thread
         # and never left alone in a last part.
         tags = " ".join(f"#{tag}" for tag in self.config.hashtags)
+        length = self.length
+        if self.hub.exercise:  # room for the mark post() puts on every part of a thread
+
+            def length(text: str) -> int:
+                return self.length(EXERCISE_MARK + text)
+
         parts = fit(
             self.body_text(update, correction=correction, retraction=retraction),
-            length=self.length,
+            length=length,
             limit=self.limit,
             link=f"{tags}\n{link}" if tags else link,
             mode=mode,
@@ -326,6 +346,10 @@ class Channel(ABC, Generic[C]):
     def post(self, update: Update, parts: list[str], link: str, **fields: Any) -> Post:
         """A :class:`Post` of *parts*, measured, with the image where the platform takes one."""
         pictured = bool(update.image) and self.takes_images
+        if self.hub.exercise:  # every post, each part of a thread too, says EXERCISE first
+            parts = [exercise_first(part) for part in parts]
+            if fields.get("subject"):
+                fields["subject"] = exercise_first(str(fields["subject"]))
         return Post(
             update_id=update.id,
             revision=update.revision,

@@ -59,6 +59,7 @@ def build_site(
     site_dir: Path | str | None = None,
     now: dt.datetime | None = None,
     strict: bool = True,
+    exercise: bool = False,
 ) -> Path:
     """Build the hub at *root* into *site_dir* (default ``<root>/site``).
 
@@ -67,6 +68,7 @@ def build_site(
         site_dir: where the finished site goes.
         now: the moment the site describes (which closures are current); default now.
         strict: fail on any MkDocs warning, such as a broken link.
+        exercise: an exercise: an EXERCISE banner on every page, items marked in the feeds.
 
     Returns:
         The path of the built site.
@@ -85,6 +87,7 @@ def build_site(
         if not isinstance(plugin, StormHubPlugin):
             raise BuildError(f"{root / 'mkdocs.yml'}: plugins: add 'stormhub' to the plugins list")
         plugin.now = now
+        plugin.exercise = exercise
         _quiet_mkdocs()
         mkdocs_build(config)
     except MkDocsException as exc:

@@ -50,6 +50,11 @@ def render_lite(hub: Hub, now: dt.datetime) -> str:
         f"<p>{escape(info.organisation)}. Text-only page. "
         f'Page made {_time(hub, now)}. <a href="../">Full site</a></p></header><main>',
     ]
+    if hub.exercise:
+        out.append(
+            '<p class="b"><strong>EXERCISE</strong>: this page is part of an exercise. '
+            "Nothing on it is a real emergency.</p>"
+        )
     if info.banner is not None:
         out.append(
             f'<p class="b"><strong>{escape(info.banner.severity.label)}:</strong> '

@@ -120,6 +120,8 @@ def home(hub: Hub, now: dt.datetime) -> str:
             f"    {esc(info.banner.text)}",
             "",
         ]
+    if info.status is HubStatus.STANDBY:
+        parts += _standby(hub)
     parts += ["## Latest updates", ""]
     if not hub.updates:
         parts += ["No updates yet.", ""]
@@ -143,6 +145,23 @@ def home(hub: Hub, now: dt.datetime) -> str:
         "",
     ]
     return "\n".join(parts)
+
+
+def _standby(hub: Hub) -> list[str]:
+    """The dark site's quiet welcome: no emergency now, and how to get ready for one."""
+    parts = [
+        "## Get ready now",
+        "",
+        "No emergency is in progress. When one begins, live updates, closures and "
+        "contacts appear here first: bookmark this page.",
+        "",
+    ]
+    listed = {name: i for i, name in enumerate(hub.info.tip_categories)}
+    ready = sorted(hub.tips, key=lambda t: (listed.get(t.category, len(listed)), t.order))
+    parts += [f"- [{esc(t.title)}](tips.md#{t.id})" for t in ready[:6]]
+    if hub.tips:
+        parts += ["", "[All safety tips](tips.md)", ""]
+    return parts
 
 
 def _status_line(hub: Hub, now: dt.datetime) -> str:

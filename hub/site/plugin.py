@@ -23,6 +23,7 @@ from hub.cards import write_cards
 from hub.config import load_channels
 from hub.content import load_hub, now_utc
 from hub.errors import ContentError
+from hub.privacy import require_private
 from hub.site import pages
 from hub.site.lite import render_lite
 from hub.text import MARKDOWN_EXTENSIONS
@@ -50,10 +51,12 @@ class StormHubPlugin(BasePlugin[StormHubConfig]):  # type: ignore[no-untyped-cal
 
     def __init__(self) -> None:
         self.hub: Hub | None = None
+        self.preloaded: Hub | None = None  # already loaded and checked: the fast publish path
         self.now: dt.datetime | None = None  # fixed by tests and the build; else the clock
         self.moment = now_utc()  # what this build describes (which closures are current)
         self.root = Path.cwd()
         self.serving = False
+        self.exercise = False  # set by `stormhub drill --exercise`: mark everything EXERCISE
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         # Defining this event also keeps one plugin instance across `serve` rebuilds.
@@ -62,13 +65,21 @@ class StormHubPlugin(BasePlugin[StormHubConfig]):  # type: ignore[no-untyped-cal
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         self.root = Path(config.config_file_path or "mkdocs.yml").resolve().parent
         try:
-            self.hub = load_hub(self.root)
+            # MkDocs keeps one instance of this plugin for the whole process (it defines
+            # on_startup), so the preloaded hub is taken once and never leaks into a later
+            # build.
+            preloaded, self.preloaded = self.preloaded, None
+            self.hub = preloaded if preloaded is not None else load_hub(self.root)
+            if preloaded is None:  # a preloaded hub has been through check_hub
+                require_private(self.hub)
         except ContentError as exc:
             if not self.serving:
                 raise
             # The preview server logs this and waits for the next save.
             raise PluginError(exc.message) from None
         self.moment = self.now or now_utc()
+        if self.exercise and self.hub is not None:
+            self.hub = self.hub.as_exercise()
         # Our templates sit just above the theme's, below any custom_dir of the hub's.
         theme_dirs = config.theme.dirs
         position = 1 if config.theme.custom_dir else 0
@@ -81,6 +92,7 @@ class StormHubPlugin(BasePlugin[StormHubConfig]):  # type: ignore[no-untyped-cal
             config.nav = [{title: path} for title, path in pages.NAV]
         config.extra["stormhub"] = {
             "feeds": [{"path": p, "type": t, "title": label} for p, t, label in pages.FEEDS],
+            "exercise": self.exercise,
         }
         return config
 

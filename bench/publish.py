@@ -1,0 +1,149 @@
+"""The fast publish path at 1000 and 5000 existing updates, with the shipped channels.
+
+For each size a hub is generated as ``bench/build.py`` does it, built whole once, and
+its ledger filled as if every existing update had already gone to every channel. Then,
+several times: a new update file is written (what ``stormhub new`` does) and
+:func:`hub.publish.publish` runs, with the shipped ``channels.yaml``'s enabled channels
+aimed at the loopback simulator, each platform answering every request after 300 ms.
+Measured from the moment the file is written:
+
+(a) the new update's page, the home page's latest list and the feeds live in the
+    output folder (target: at most 0.5 s median);
+(b) every channel done (target: at most 1.5 s median);
+
+and what each part costs: check, fast render, fan-out, background full rebuild. The
+timings are in-process; a ``stormhub`` command also pays the interpreter's start and
+the imports, measured once and printed beside them.
+
+    scripts/bench publish            # or: python bench/publish.py [sizes...]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from build import make_hub
+from fanout import LATENCY, default_channels, lift_quotas
+
+from hub.content import load_hub
+from hub.drill import rehearsal
+from hub.fanout import Outcome
+from hub.ledger import Ledger
+from hub.publish import Step, publish
+from hub.site import fast
+
+SIZES = (1000, 5000)
+RUNS = 3
+TARGET_LIVE = 0.5
+TARGET_CHANNELS = 1.5
+
+
+def delivered_already(root: Path, ledger: Path, channels: list[str]) -> None:
+    """Record every existing update as delivered to every channel (a hub in mid-storm)."""
+    hub = load_hub(root)
+    done = dt.datetime.now(dt.UTC).isoformat()
+    with Ledger(ledger) as db:
+        db.db.execute("BEGIN")
+        db.db.executemany(
+            "INSERT INTO channels (channel, first_used) VALUES (?, '')", [(c,) for c in channels]
+        )
+        db.db.executemany(
+            "INSERT INTO deliveries (update_id, channel, action, revision, state, remote_id, "
+            "attempts, done_at) VALUES (?, ?, 'post', ?, 'delivered', ?, 1, ?)",
+            [(u.id, c, u.revision, f"bench-{u.id}", done) for u in hub.updates for c in channels],
+        )
+        db.db.execute("COMMIT")
+
+
+def new_update(root: Path, number: int) -> str:
+    moment = dt.datetime(2026, 12, 30, tzinfo=dt.UTC) + dt.timedelta(minutes=number)
+    update_id = f"{moment:%Y-%m-%d-%H%M}-bench-new-{number}"
+    (root / f"content/updates/{update_id}.md").write_text(
+        f"---\ntime: {moment.isoformat()}\ntitle: Shelters stay open, run {number}\n"
+        "severity: warning\ntags: [shelter]\n---\n"
+        "Both shelters stay open tonight. Call 311 for a ride. Do not drive through water.\n",
+        encoding="utf-8",
+    )
+    return update_id
+
+
+def measure(count: int, runs: int) -> list[str]:
+    configs = default_channels()
+    with tempfile.TemporaryDirectory(prefix="stormhub-bench-") as tmp:
+        root = Path(tmp)
+        make_hub(root, count)
+        site = root / "site"
+        started = time.perf_counter()
+        fast.full_build(root, site, generation=time.time_ns(), now=None)
+        first = time.perf_counter() - started
+        ledger = root / ".stormhub/bench-ledger.sqlite"
+        delivered_already(root, ledger, [c.name for c in configs])
+        live: list[float] = []
+        done: list[float] = []
+        parts: dict[str, list[float]] = {}
+        with rehearsal(configs, root / ".stormhub/bench", everything=False) as rig:
+            for platform in rig.platforms.values():
+                platform.latency = LATENCY
+                lift_quotas(platform)
+            for run in range(runs):
+                marks: dict[str, float] = {}
+
+                def progress(event: Step | Outcome, marks: dict[str, float] = marks) -> None:
+                    if isinstance(event, Step) and event.state != "running":
+                        marks.setdefault(event.name, time.perf_counter())
+
+                update_id = new_update(root, run)
+                start = time.perf_counter()
+                result = publish(root, configs=rig.configs, ledger=ledger, progress=progress)
+                if result.report.failed or result.rebuild_error:
+                    first_failure = result.report.failed[:1]
+                    raise SystemExit(
+                        f"run {run} failed: {result.rebuild_error or first_failure[0].error}"
+                    )
+                page = site / f"updates/{update_id}/index.html"
+                if not page.is_file() or update_id not in (site / "feed.xml").read_text():
+                    raise SystemExit(f"run {run}: the new update is not in the site")
+                posted = sum(o.status == "posted" for o in result.report.outcomes)
+                if posted != len(rig.configs):
+                    raise SystemExit(f"run {run}: {posted} posts for {len(rig.configs)} channels")
+                live.append(marks["site"] - start)
+                done.append(marks["fanout"] - start)
+                for name, seconds in result.seconds.items():
+                    parts.setdefault(name, []).append(seconds)
+    a, b = statistics.median(live), statistics.median(done)
+    cost = ", ".join(f"{name} {statistics.median(v):.3f} s" for name, v in parts.items())
+    return [
+        f"{count:>5} updates, {len(configs)} channels at {LATENCY * 1000:.0f} ms, "
+        f"median of {runs}: (a) live in {a:.3f} s ({'ok' if a <= TARGET_LIVE else 'OVER'}, "
+        f"target {TARGET_LIVE} s), (b) all channels done in {b:.3f} s "
+        f"({'ok' if b <= TARGET_CHANNELS else 'OVER'}, target {TARGET_CHANNELS} s)",
+        f"       parts: {cost} (the rebuild runs beside the fan-out); "
+        f"first full build {first:.2f} s",
+    ]
+
+
+def startup() -> float:
+    """Seconds for a fresh interpreter to start and import the publish path."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import hub.cli, hub.publish"], check=True)
+    return time.perf_counter() - started
+
+
+def main(argv: list[str]) -> None:
+    sizes = [int(a) for a in argv] or list(SIZES)
+    for count in sizes:
+        for line in measure(count, RUNS):
+            print(line, flush=True)
+    print(f"a stormhub command adds {startup():.2f} s of interpreter start and imports")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,450 @@
+"""The fast publish path: render only what new or changed updates touch, into the live site.
+
+A full mkdocs-material build of thousands of updates takes seconds; a new update
+touches a handful of pages. :func:`render_fast` runs MkDocs' own pipeline (config,
+plugins, theme, navigation, :func:`mkdocs.commands.build._build_page`) over every file
+of the site, but reads and renders only the touched pages: each new or changed update's
+page (and the update it corrects, or its correction), the archive pages that list them,
+the home page, ``/updates/``, the lite page and the three feeds. The other pages are
+present as empty stand-ins, so that links to them resolve exactly as in a full build,
+and are never written. The HTML is therefore the full build's, byte for byte; only
+the search index, the sitemap and the untouched archive pages wait for the full
+rebuild (:func:`rebuild`), which builds into a fresh folder and swaps it in atomically.
+
+What the site holds is kept in a manifest, ``.stormhub/site.json`` in the hub folder:
+the output folder it describes, a *generation* (the moment the content was checked, in
+nanoseconds) and each update's revision as rendered. "New or changed" means: not in
+the manifest, or there with another revision. The ledger is not used for this: it
+knows what reached the channels, not what the site shows (a hub may have no channels,
+and a channel may filter an update out). Every writer of the site (a fast path, a
+rebuild's swap) holds ``.stormhub/site.lock`` and compares generations, so that an
+older publish never overwrites the lists or the site of a newer one.
+
+``python -m hub.site.fast rebuild ROOT SITE_DIR GENERATION [NOW]`` runs :func:`rebuild`
+in a child process, so the background build has a core of its own while the fan-out
+runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import logging
+import os
+import posixpath
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from jinja2 import FileSystemBytecodeCache
+from mkdocs import utils as mkdocs_utils
+from mkdocs.commands.build import _build_page, _populate_page
+from mkdocs.config import load_config
+from mkdocs.exceptions import MkDocsException
+from mkdocs.structure.files import File, Files, InclusionLevel, get_files, set_exclusions
+from mkdocs.structure.nav import get_navigation
+from mkdocs.structure.pages import Page
+
+from hub import feeds
+from hub.cards import write_cards
+from hub.errors import BuildError
+from hub.site import pages
+from hub.site.build import build_site, swap_in
+from hub.site.lite import render_lite
+from hub.site.plugin import CSS, HERE, StormHubPlugin
+
+if TYPE_CHECKING:
+    from mkdocs.config.defaults import MkDocsConfig
+
+    from hub.config import ChannelConfig
+    from hub.model import Hub, Update
+
+MANIFEST = Path(".stormhub/site.json")
+LOCK = Path(".stormhub/site.lock")
+CACHE = Path(".stormhub/cache/jinja")
+FEED_FILES = ("feed.xml", "atom.xml", "feed.json")
+LITE = "lite/index.html"
+
+
+@dataclass
+class Manifest:
+    """What the output folder shows: written by every fast path and every rebuild."""
+
+    site_dir: str
+    generation: int  # when the content shown was checked (time.time_ns())
+    updates: dict[str, str] = field(default_factory=dict)  # update id -> revision shown
+
+
+@dataclass
+class FastResult:
+    """What :func:`render_fast` put into the live site."""
+
+    written: list[str]  # site paths, in the order they went live
+    updates: list[str]  # the ids of the update pages rendered
+    seconds: float
+    lists_skipped: bool = False  # a newer publish already wrote the home page and feeds
+
+
+def manifest_path(root: Path) -> Path:
+    return root / MANIFEST
+
+
+def read_manifest(root: Path) -> Manifest | None:
+    """The manifest, or None when there is none (or it cannot be read: then rebuild)."""
+    try:
+        data = json.loads(manifest_path(root).read_text(encoding="utf-8"))
+        return Manifest(str(data["site_dir"]), int(data["generation"]), dict(data["updates"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def write_manifest(root: Path, manifest: Manifest) -> None:
+    """Write the manifest to a temporary name and rename it into place."""
+    path = manifest_path(root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    payload = {
+        "site_dir": manifest.site_dir,
+        "generation": manifest.generation,
+        "updates": manifest.updates,
+    }
+    temporary.write_text(json.dumps(payload, sort_keys=True), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+@contextlib.contextmanager
+def site_lock(root: Path) -> Iterator[None]:
+    """Hold the hub's site lock: one writer of the output folder and manifest at a time."""
+    path = root / LOCK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def site_dir_of(config: MkDocsConfig) -> Path:
+    """The output folder: ``site_dir`` of ``mkdocs.yml`` (MkDocs' default: ``site/``)."""
+    return Path(config.site_dir).resolve()
+
+
+def load_site_config(root: Path, *, strict: bool = True) -> MkDocsConfig:
+    """``mkdocs.yml`` loaded, with the StormHub plugin in it.
+
+    Raises:
+        BuildError: ``mkdocs.yml`` cannot be read or has no ``stormhub`` plugin.
+    """
+    try:
+        config = load_config(str(root / "mkdocs.yml"), strict=strict)
+    except MkDocsException as exc:
+        raise BuildError(f"{root / 'mkdocs.yml'}: {exc}") from exc
+    if not isinstance(config.plugins.get("stormhub"), StormHubPlugin):
+        raise BuildError(f"{root / 'mkdocs.yml'}: plugins: add 'stormhub' to the plugins list")
+    return config
+
+
+def previous_build(root: Path, site_dir: Path) -> Manifest | None:
+    """The manifest of the site in *site_dir*, or None when there is no usable build."""
+    manifest = read_manifest(root)
+    if manifest is None or Path(manifest.site_dir) != site_dir:
+        return None
+    if not (site_dir / "index.html").is_file():
+        return None
+    return manifest
+
+
+def changed_updates(hub: Hub, manifest: Manifest) -> list[Update]:
+    """The updates that are new or changed since the site was last written, newest first."""
+    return [u for u in hub.updates if manifest.updates.get(u.id) != u.revision]
+
+
+def touched_updates(hub: Hub, changed: list[Update]) -> list[Update]:
+    """*changed*, plus the pages that show them: the update each corrects, and its correction."""
+    ids = {u.id for u in changed}
+    for update in changed:
+        if update.supersedes:
+            ids.add(update.supersedes)
+        correction = hub.corrections.get(update.id)
+        if correction is not None:
+            ids.add(correction.id)
+    return [u for u in hub.updates if u.id in ids]
+
+
+def _archive_numbers(hub: Hub, touched: list[Update]) -> dict[int, tuple[Update, ...]]:
+    ids = {u.id for u in touched}
+    return {
+        number: page
+        for number, page in enumerate(pages.archive_pages(hub), start=1)
+        if any(u.id in ids for u in page)
+    }
+
+
+def render_fast(
+    root: Path,
+    hub: Hub,
+    config: MkDocsConfig,
+    touched: list[Update],
+    *,
+    generation: int,
+    now: dt.datetime,
+    configs: list[ChannelConfig] | None = None,
+) -> FastResult:
+    """Render the pages *touched* updates appear on, and swap each into the live site.
+
+    Args:
+        root: the hub folder.
+        hub: the hub, already checked.
+        config: ``mkdocs.yml`` from :func:`load_site_config`, not used for anything else.
+        touched: the updates whose own pages are rendered (see :func:`touched_updates`).
+        generation: when *hub* was checked; lists are not written over a newer one's.
+        now: the moment the pages describe.
+        configs: the channels; Instagram ones get the touched updates' cards.
+
+    Raises:
+        BuildError: MkDocs failed or warned; the live site may hold some new pages
+            (each complete), and needs a full build.
+    """
+    started = time.perf_counter()
+    site_dir = site_dir_of(config)
+    staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-fast-", dir=site_dir.parent))
+    counter = mkdocs_utils.CountHandler()
+    counter.setLevel(logging.WARNING)
+    mkdocs_log = logging.getLogger("mkdocs")
+    mkdocs_log.addHandler(counter)
+    mkdocs_log.setLevel(logging.WARNING)
+    try:
+        update_uris, list_uris = _render_into(staging, hub, config, touched, now, configs)
+        if counts := counter.get_counts():
+            found = ", ".join(f"{n} {level.lower()}s" for level, n in counts)
+            raise BuildError(f"the fast path had {found}: run stormhub build")
+        with site_lock(root):
+            manifest = read_manifest(root)
+            newer = manifest is not None and manifest.generation > generation
+            uris = update_uris if newer else update_uris + list_uris
+            for uri in uris:
+                target = site_dir / uri
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staging / uri, target)
+            shown = dict(manifest.updates) if manifest is not None else {}
+            shown.update({u.id: u.revision for u in touched})
+            write_manifest(
+                root,
+                Manifest(str(site_dir), max(generation, manifest.generation if manifest else 0),
+                         shown),
+            )  # fmt: skip
+    except MkDocsException as exc:
+        raise BuildError(f"the fast path failed ({exc}): run stormhub build") from exc
+    finally:
+        mkdocs_log.removeHandler(counter)
+        shutil.rmtree(staging, ignore_errors=True)
+    return FastResult(uris, [u.id for u in touched], time.perf_counter() - started, newer)
+
+
+def _render_into(
+    staging: Path,
+    hub: Hub,
+    config: MkDocsConfig,
+    touched: list[Update],
+    now: dt.datetime,
+    configs: list[ChannelConfig] | None,
+) -> tuple[list[str], list[str]]:
+    """Write the touched pages under *staging*; their site paths: (update pages, lists)."""
+    config["site_dir"] = str(staging)
+    plugin = config.plugins["stormhub"]
+    assert isinstance(plugin, StormHubPlugin)
+    plugin.preloaded = hub  # taken (and cleared) by on_config just below
+    plugin.now = now
+    plugin.exercise = hub.exercise  # the instance outlives builds: set every field it reads
+    config = config.plugins.on_config(config)
+    config.plugins.on_pre_build(config=config)
+    assert plugin.hub is not None
+    hub = plugin.hub  # as the plugin will show it (e.g. marked as an exercise)
+
+    # The pages MkDocs must read and render: the touched ones, and those in the
+    # navigation (their titles appear on every page). Every other generated page is
+    # an empty stand-in, there only so that links to it resolve.
+    archive = _archive_numbers(hub, touched)
+    rendered: dict[str, str] = {
+        "index.md": pages.home(hub, now),
+        "updates/index.md": pages.updates_index(hub),
+        "closures.md": pages.closures(hub, now),
+        "contacts.md": pages.contacts(hub),
+        "tips.md": pages.tips(hub),
+        "resources.md": pages.resources(hub),
+    }
+    for number, page in archive.items():
+        rendered[f"updates/archive/{number}.md"] = pages.archive_page(hub, number, page)
+    for update in touched:
+        rendered[f"updates/{update.id}.md"] = pages.update_page(hub, update, now)
+    stand_ins = [f"updates/archive/{n}.md" for n in range(1, len(pages.archive_pages(hub)) + 1)]
+    stand_ins += [f"updates/{i}.md" for i in _linked_updates(hub, rendered.values())]
+    statics: dict[str, str | bytes] = {
+        LITE: render_lite(hub, now),
+        "feed.xml": feeds.rss(hub, now),
+        "atom.xml": feeds.atom(hub, now),
+        "feed.json": feeds.json_feed(hub, now),
+    }
+
+    files = get_files(config)
+    env = config.theme.get_env()
+    # Compiling mkdocs-material's templates is most of a cold render: keep the bytecode.
+    env.bytecode_cache = FileSystemBytecodeCache(str(_cache_dir(plugin.root)))
+    # The theme's own files (files.add_files_from_theme) are left out: no page links to
+    # them, the templates name them by URL, and the live site already holds them.
+    files = _other_plugins(config, "files", files, plugin)
+    for uri in [*rendered, *(u for u in stand_ins if u not in rendered)]:
+        listed_only = uri.startswith("updates/") and uri != "updates/index.md"
+        inclusion = InclusionLevel.NOT_IN_NAV if listed_only else InclusionLevel.UNDEFINED
+        existing = files.get_file_from_path(uri)
+        if existing is not None:
+            files.remove(existing)
+        files.append(
+            File.generated(config, uri, content=rendered.get(uri, ""), inclusion=inclusion)
+        )
+    for uri, content in statics.items():
+        files.append(File.generated(config, uri, content=content))
+    files.append(File.generated(config, CSS, abs_src_path=str(HERE / CSS)))
+    images = plugin.root / "content" / "images"
+    if images.is_dir():
+        for path in sorted(p for p in images.rglob("*") if p.is_file()):
+            uri = path.relative_to(plugin.root / "content").as_posix()
+            files.append(File.generated(config, uri, abs_src_path=str(path)))
+    set_exclusions(files, config)
+    nav = get_navigation(files, config)
+    nav = config.plugins.on_nav(nav, config=config, files=files)
+
+    wanted = set(rendered)
+    for file in files.documentation_pages():
+        if file.src_uri not in wanted:
+            continue
+        if file.page is None:
+            Page(None, file, config)
+        assert file.page is not None
+        _populate_page(file.page, config, files)
+    env = config.plugins.on_env(env, config=config, files=files)
+    doc_files = files.documentation_pages()
+    written: dict[str, str] = {}
+    targets = {"index.md", "updates/index.md", *(u for u in rendered if u.startswith("updates/"))}
+    for file in doc_files:
+        if file.src_uri in targets:
+            assert file.page is not None
+            _build_page(file.page, config, doc_files, nav, env)
+            written[file.src_uri] = file.dest_uri
+    for uri, content in statics.items():
+        target = staging / uri
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content.encode() if isinstance(content, str) else content)
+
+    update_uris: list[str] = []
+    for update in touched:
+        update_uris.append(written[f"updates/{update.id}.md"])
+        if update.image:
+            source = plugin.root / "content" / update.image
+            (staging / update.image).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, staging / update.image)
+            update_uris.append(update.image)
+    instagram = [c for c in configs or [] if c.enabled and c.type == "instagram"]
+    cards = [u for u in touched if u.retracted is None and any(c.wants(u) for c in instagram)]
+    if cards:
+        write_cards(hub, staging, cards)
+        update_uris += sorted(p.relative_to(staging).as_posix()
+                              for p in (staging / "cards").glob("*.jpg"))  # fmt: skip
+    # Archive pages before the lists that link to them; the feeds last.
+    list_uris = [written[f"updates/archive/{n}.md"] for n in archive]
+    list_uris += [written["updates/index.md"], written["index.md"], LITE, *FEED_FILES]
+    return update_uris, list_uris
+
+
+_MD_LINK = re.compile(r"[\w./-]+?\.md\b")
+
+
+def _linked_updates(hub: Hub, texts: Iterable[str]) -> list[str]:
+    """The ids of the updates that the Markdown *texts* mention as ``<id>.md``."""
+    ids = {u.id for u in hub.updates}
+    found = {posixpath.basename(m)[:-3] for text in texts for m in _MD_LINK.findall(text)}
+    return sorted(found & ids)
+
+
+def _cache_dir(root: Path) -> Path:
+    path = root / CACHE
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _other_plugins(config: MkDocsConfig, event: str, files: Files, ours: StormHubPlugin) -> Files:
+    """Run *event* on every plugin but StormHub's (whose part :func:`render_fast` does)."""
+    for method in config.plugins.events[event]:
+        if getattr(method, "__self__", None) is ours:
+            continue
+        result = method(files, config=config)
+        if result is not None:
+            files = result
+    return files
+
+
+def rebuild(root: Path, site_dir: Path, *, generation: int, now: dt.datetime | None) -> bool:
+    """Build the whole site into a fresh folder and swap it in, unless a newer one is live.
+
+    Returns:
+        True when it was swapped in; False when a newer publish had written the site
+        meanwhile (its own rebuild brings everything up to date).
+
+    Raises:
+        ContentError, BuildError: as :func:`~hub.site.build.build_site`; the live site
+            is untouched.
+    """
+    from hub.content import load_hub
+
+    # Loaded before the build: content saved meanwhile shows up as "changed" next time.
+    hub = load_hub(root)
+    fresh = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-full-", dir=site_dir.parent))
+    try:
+        built = build_site(root, site_dir=fresh / "site", now=now)
+        with site_lock(root):
+            manifest = read_manifest(root)
+            if manifest is not None and manifest.generation > generation:
+                return False
+            swap_in(built, site_dir)
+            shown = {u.id: u.revision for u in hub.updates}
+            write_manifest(root, Manifest(str(site_dir), generation, shown))
+        return True
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
+
+
+def full_build(root: Path, site_dir: Path, *, generation: int, now: dt.datetime | None) -> None:
+    """A full build in this process, recorded in the manifest (no previous build to patch)."""
+    if not rebuild(root, site_dir, generation=generation, now=now):
+        raise BuildError("a newer publish wrote the site while this one was building")
+
+
+def main(argv: list[str]) -> int:
+    """``python -m hub.site.fast rebuild ROOT SITE_DIR GENERATION [NOW]``: exit 0 or 1."""
+    from hub.errors import HubError
+
+    if len(argv) not in (4, 5) or argv[0] != "rebuild":
+        print("usage: python -m hub.site.fast rebuild ROOT SITE_DIR GENERATION [NOW]",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    now = dt.datetime.fromisoformat(argv[4]) if len(argv) == 5 else None
+    try:
+        swapped = rebuild(Path(argv[1]), Path(argv[2]), generation=int(argv[3]), now=now)
+    except HubError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    print("swapped" if swapped else "superseded")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
