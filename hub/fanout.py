@@ -156,6 +156,7 @@ class Fanout:
     def plan(self, ledger: Ledger) -> dict[str, list[Task]]:
         """What each channel must do now, oldest update first."""
         joined = ledger.register([c.name for c in self.configs], self.now)
+        known = _Snapshot(ledger.rows())  # one read, not a query per update and channel
         approved = approvals.approved(ledger) if self.require_approval else None
         plans: dict[str, list[Task]] = {}
         for config in self.configs:
@@ -164,7 +165,7 @@ class Fanout:
             for update in reversed(self.hub.updates):  # oldest first
                 if not config.wants(update) or (since is not None and update.time < since):
                     continue
-                for task in self._tasks_for(ledger, config.name, update):
+                for task in self._tasks_for(known, config.name, update):
                     why = None
                     if approved is not None and task.action != "retract":
                         why = approvals.blocked(self.hub.info, update, approved)
@@ -172,7 +173,7 @@ class Fanout:
             plans[config.name] = tasks
         return plans
 
-    def _tasks_for(self, ledger: Ledger, channel: str, update: Update) -> list[Task]:
+    def _tasks_for(self, ledger: _Snapshot, channel: str, update: Update) -> list[Task]:
         post = ledger.get(update.id, channel)
         if update.retracted is not None:
             done = ledger.get(update.id, channel, "retract")
@@ -411,6 +412,16 @@ def _actor() -> str:
         return audit.current_user()
     except HubError:  # no user name at all (a bare container): name the process
         return f"stormhub@{me()}"
+
+
+class _Snapshot:
+    """The ledger's rows as read once, looked up like :meth:`Ledger.get`."""
+
+    def __init__(self, rows: list[Row]) -> None:
+        self._rows = {(r.update_id, r.channel, r.action): r for r in rows}
+
+    def get(self, update_id: str, channel: str, action: str = "post") -> Row | None:
+        return self._rows.get((update_id, channel, action))
 
 
 def _age(row: Row) -> float:
