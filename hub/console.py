@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.live import Live
@@ -12,6 +14,9 @@ from hub.channels import make_channel
 from hub.checks import check_hub
 from hub.fanout import DEFAULT_LEDGER, Fanout, Outcome, Report
 from hub.ledger import Ledger
+
+if TYPE_CHECKING:
+    from hub.drill import DrillResult
 
 STYLE = {"posted": "green", "corrected": "green", "already": "dim", "failed": "red",
          "busy": "yellow", "skipped": "dim"}  # fmt: skip
@@ -146,15 +151,25 @@ def run_drill_command(
     which = "every channel (switched off or not)" if everything else "every enabled channel"
     console.print(f"Drill: {which} is pointed at a local simulator.", highlight=False)
     result = run_drill(hub, configs, Path(root).resolve(), everything=everything)
-    enabled = {c.name: c.enabled for c in configs}
+    off = {c.name for c in configs if not c.enabled}
+    switched_off = ", switched off in channels.yaml"
+    print_drill(console, result, lambda name: switched_off if name in off else "")
+    return 1 if result.report.failed else 0
+
+
+def print_drill(
+    console: Console, result: DrillResult, label: Callable[[str], str], *, shown: int = 5
+) -> None:
+    """What each simulated platform received (the first *shown* lines), then the results.
+
+    *label* gives the words after a channel's type in its heading, by channel name.
+    """
     for config in result.configs:
         lines = result.received.get(config.name, [])
-        off = "" if enabled.get(config.name, True) else ", switched off in channels.yaml"
-        console.rule(f"{config.name} ({config.type}{off}): received {len(lines)}")
-        for line in lines[:5]:
+        console.rule(f"{config.name} ({config.type}{label(config.name)}): received {len(lines)}")
+        for line in lines[:shown]:
             console.print(f"  {line}", markup=False, highlight=False)
-        if len(lines) > 5:
-            console.print(f"  ... and {len(lines) - 5} more", highlight=False)
+        if len(lines) > shown:
+            console.print(f"  ... and {len(lines) - shown} more", highlight=False)
     console.print(summary_table(result.report, [c.name for c in result.configs]))
     print_notes(console, result.report)
-    return 1 if result.report.failed else 0

@@ -115,7 +115,7 @@ def run_exercise_command(
     root: Path, *, console: Console | None = None, everything: bool = True
 ) -> int:
     """``stormhub drill --exercise``: run it and print what went where; exit 1 on failures."""
-    from hub.console import print_notes, summary_table
+    from hub.console import print_drill, print_notes, summary_table
 
     console = console or Console()
     console.print(
@@ -132,15 +132,7 @@ def run_exercise_command(
         )
     console.print(f"Exercise site: {result.site}", highlight=False)
     drill = result.simulated
-    for config in drill.configs:
-        lines = drill.received.get(config.name, [])
-        console.rule(f"{config.name} ({config.type}, simulated): received {len(lines)}")
-        for line in lines[:3]:
-            console.print(f"  {line}", markup=False, highlight=False)
-        if len(lines) > 3:
-            console.print(f"  ... and {len(lines) - 3} more", highlight=False)
-    console.print(summary_table(drill.report, [c.name for c in drill.configs]))
-    print_notes(console, drill.report)
+    print_drill(console, drill, lambda name: ", simulated", shown=3)
     if result.real_channels:
         table = summary_table(result.real, result.real_channels)
         table.title = "Exercise: real channels flagged drill: true"

@@ -310,6 +310,11 @@ def utf8_length(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
+def utf16_length(text: str) -> int:
+    """*text*'s length in UTF-16 code units (a JavaScript or Java string's length)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def bluesky_length(text: str) -> int:
     """The length to hold against BLUESKY_GRAPHEMES (app.bsky.feed.post text).
 

@@ -51,16 +51,12 @@ from typing import Any, ClassVar
 from hub.channels.base import Post, PublishError, Receipt
 from hub.channels.graph import GraphChannel, graph_fields
 from hub.config import FacebookConfig
+from hub.text import utf16_length
 
 MAX_CHARS = 63_206
 PAGE_SIZE = 100  # posts read by find(); the Page feed edge pages at most 100
 FACEBOOK_WEB = "https://www.facebook.com"
 _SPACE = re.compile(r"\s+")
-
-
-def utf16_length(text: str) -> int:
-    """*text*'s length in UTF-16 code units (what a JavaScript string's length counts)."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def same_text(a: str, b: str) -> bool:

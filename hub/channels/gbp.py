@@ -95,6 +95,7 @@ from hub.channels.base import (
 from hub.channels.http import HttpChannel
 from hub.config import GbpConfig
 from hub.model import Closure, ClosureStatus
+from hub.text import utf16_length
 
 if TYPE_CHECKING:
     from hub.model import Hub, Update
@@ -108,10 +109,6 @@ MAX_DAYS = 366  # no closure is written further ahead than this
 EDIT_MASK = "summary,callToAction"
 _CLIENT_ERRORS = ("invalid_client", "unauthorized_client")
 _DELAY = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")  # google.protobuf.Duration in JSON: "30s"
-
-
-def utf16_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 class GbpChannel(HttpChannel[GbpConfig]):

@@ -67,10 +67,10 @@ import httpx
 
 from hub.cards import card_alt, card_path
 from hub.channels.base import Post, PublishError, Receipt
-from hub.channels.facebook import same_text, utf16_length
+from hub.channels.facebook import same_text
 from hub.channels.graph import GraphChannel, graph_fields
 from hub.config import InstagramConfig
-from hub.text import fit, shorten
+from hub.text import fit, shorten, utf16_length
 
 if TYPE_CHECKING:
     from hub.model import Hub, Update

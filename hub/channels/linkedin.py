@@ -87,7 +87,7 @@ from hub.channels.base import (
 )
 from hub.channels.http import HttpChannel
 from hub.config import LinkedInConfig
-from hub.text import plain_text, shorten
+from hub.text import plain_text, shorten, utf16_length
 
 if TYPE_CHECKING:
     from hub.model import Hub, Update
@@ -125,9 +125,8 @@ def little_text(text: str) -> str:
     return "".join(out)
 
 
-def linkedin_length(text: str) -> int:
-    """The length LinkedIn holds against 3,000: UTF-16 code units of the shown text."""
-    return len(text.encode("utf-16-le")) // 2
+# The length LinkedIn holds against 3,000: UTF-16 code units of the shown text.
+linkedin_length = utf16_length
 
 
 def feed_url(urn: str) -> str:

@@ -106,7 +106,7 @@ from hub.channels.base import Post, PublishError, Receipt, error_for_status, ret
 from hub.channels.http import HttpChannel
 from hub.config import SmsConfig
 from hub.model import Severity
-from hub.text import shorten
+from hub.text import shorten, utf16_length
 
 if TYPE_CHECKING:
     from hub.model import Hub, Update
@@ -214,21 +214,17 @@ def is_gsm7(text: str) -> bool:
     return all(c in GSM7_BASIC or c in GSM7_EXTENSION for c in text)
 
 
-def _utf16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
 def _items(text: str, encoding: str) -> list[int]:
     """The sizes, in units, of the pieces a segment boundary may not split."""
     if encoding == "GSM-7":
         return [2 if c in GSM7_EXTENSION else 1 for c in text]
     sizes: list[int] = []
     for cluster in _GRAPHEME.findall(text):
-        size = _utf16(cluster)
+        size = utf16_length(cluster)
         if size <= CONCATENATED["UCS-2"]:
             sizes.append(size)
         else:  # a pathological cluster (dozens of combining marks): split between code points
-            sizes.extend(_utf16(c) for c in cluster)
+            sizes.extend(utf16_length(c) for c in cluster)
     return sizes
 
 

@@ -40,6 +40,21 @@ class Received:
     def form(self) -> dict[str, list[str]]:
         return parse_qs(self.body.decode(), keep_blank_values=True)
 
+    @property
+    def params(self) -> dict[str, Any]:
+        """The query's parameters, overridden by the body's: a JSON object or a form.
+
+        Of a repeated query or form parameter, the last value.
+        """
+        params: dict[str, Any] = {k: v[-1] for k, v in self.query.items()}
+        if "json" in self.headers.get("content-type", ""):
+            data = self.json
+            if isinstance(data, dict):
+                params.update(data)
+        elif self.body:
+            params.update({k: v[-1] for k, v in self.form.items()})
+        return params
+
 
 @dataclass(frozen=True)
 class Fault:

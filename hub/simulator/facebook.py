@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 
 from hub.simulator.core import PlatformSim, Received, Response, json_response
 from hub.simulator.graph import bearer_or_param, graph_error, invalid_token
+from hub.text import utf16_length
 
 MAX_MESSAGE = 63_206
 _VERSIONED = re.compile(r"^/v[0-9]+\.[0-9]+(/.*)$")
@@ -81,17 +82,7 @@ class GraphSim(PlatformSim):
     @staticmethod
     def params(request: Received) -> dict[str, str]:
         """Query, form and JSON parameters, as Graph reads them (the body wins)."""
-        merged = {k: v[-1] for k, v in request.query.items()}
-        kind = request.headers.get("content-type", "")
-        if "json" in kind:
-            body = request.json
-            if isinstance(body, dict):
-                merged.update(
-                    {k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()}
-                )
-        elif request.body:
-            merged.update({k: v[-1] for k, v in request.form.items()})
-        return merged
+        return {k: v if isinstance(v, str) else json.dumps(v) for k, v in request.params.items()}
 
     def _usage(self, owner: str) -> dict[str, str]:
         now = self.clock()
@@ -239,7 +230,7 @@ class FacebookSim(GraphSim):
         return graph_error(400, "Unsupported request - method type: " + method.lower(), code=100)
 
     def _invalid(self, message: str) -> Response | None:
-        if len(message.encode("utf-16-le")) // 2 > MAX_MESSAGE:
+        if utf16_length(message) > MAX_MESSAGE:
             return graph_error(
                 400,
                 f"(#100) The message is too long: at most {MAX_MESSAGE} characters",

@@ -45,6 +45,7 @@ from hub.images import image_info
 from hub.simulator.core import Response, json_response
 from hub.simulator.facebook import GraphSim, iso, unsupported
 from hub.simulator.graph import graph_error
+from hub.text import utf16_length
 
 CONTAINER_LIFETIME = 24 * 3600
 PUBLISH_WINDOW = 24 * 3600
@@ -189,7 +190,7 @@ class InstagramSim(GraphSim):
     # --- containers --------------------------------------------------------------------
 
     def _caption_problem(self, caption: str) -> Response | None:
-        if len(caption.encode("utf-16-le")) // 2 > MAX_CAPTION:
+        if utf16_length(caption) > MAX_CAPTION:
             return _caption_error(f"The caption can be at most {MAX_CAPTION} characters.")
         if len(HASHTAG.findall(caption)) > MAX_HASHTAGS:
             return _caption_error(f"The caption can have at most {MAX_HASHTAGS} hashtags.")

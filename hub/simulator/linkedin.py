@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 from urllib.parse import unquote
 
 from hub.simulator.core import PlatformSim, Received, Response, json_response
+from hub.text import utf16_length
 
 RESERVED = frozenset("|{}@[]()<>#\\*_~")
 MAX_COMMENTARY = 3000
@@ -148,10 +149,6 @@ def parse_little(commentary: str) -> tuple[str, bool]:
     """*commentary* as LinkedIn shows it, and whether it was parsed to its end."""
     shown, end = LittleParser(commentary).parse()
     return shown, end == len(commentary)
-
-
-def utf16_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 @dataclass

@@ -142,7 +142,7 @@ class SlackSim(PlatformSim):
             if not request.path.startswith("/api/"):
                 return 404, {"Content-Type": "text/plain"}, b"Not Found"
             method = request.path.removeprefix("/api/")
-            params = self._params(request)
+            params = request.params
             auth = request.headers.get("authorization", "")
             token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
             token = token or str(params.pop("token", "") or "")
@@ -162,18 +162,6 @@ class SlackSim(PlatformSim):
             if handler is None:
                 return self._fail("unknown_method")
             return handler(params)
-
-    @staticmethod
-    def _params(request: Received) -> dict[str, Any]:
-        params: dict[str, Any] = {k: v[-1] for k, v in request.query.items()}
-        kind = request.headers.get("content-type", "")
-        if "json" in kind:
-            data = request.json
-            if isinstance(data, dict):
-                params.update(data)
-        elif request.body:
-            params.update({k: v[-1] for k, v in request.form.items()})
-        return params
 
     @staticmethod
     def _ok(body: dict[str, Any], **headers: str) -> Response:

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from hub.simulator.core import PlatformSim, Received, Response, json_response
-from hub.text import find_urls
+from hub.text import find_urls, utf16_length
 
 MAX_TEXT = 4096
 DELETE_WINDOW = 48 * 3600
@@ -80,10 +80,6 @@ NOT_MODIFIED = (
 
 class ParseError(ValueError):
     pass
-
-
-def utf16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
@@ -145,11 +141,11 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
             if match is not None:
                 decoded = html.unescape(match[0])
                 out.append(decoded)
-                length += utf16(decoded)
+                length += utf16_length(decoded)
                 i += len(match[0])
                 continue
         out.append(char)
-        length += utf16(char)
+        length += utf16_length(char)
         i += 1
     if stack:
         raise ParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
@@ -159,7 +155,11 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
 def plain_entities(text: str) -> list[dict[str, Any]]:
     """The ``url`` entities Telegram finds in *text* itself."""
     return [
-        {"offset": utf16(text[:start]), "length": utf16(text[start:end]), "type": "url"}
+        {
+            "offset": utf16_length(text[:start]),
+            "length": utf16_length(text[start:end]),
+            "type": "url",
+        }
         for start, end, _ in find_urls(text)
     ]
 
@@ -226,15 +226,10 @@ class TelegramSim(PlatformSim):
 
     @staticmethod
     def _params(request: Received) -> dict[str, Any]:
-        params: dict[str, Any] = {k: v[-1] for k, v in request.query.items()}
-        kind = request.headers.get("content-type", "")
-        if "json" in kind:
-            data = request.json
-            if isinstance(data, dict):
-                params.update(data)
+        """The request's parameters; in a form, a JSON object or list is decoded."""
+        params = request.params
+        if "json" in request.headers.get("content-type", ""):
             return params
-        if request.body:
-            params.update({k: v[-1] for k, v in request.form.items()})
         for key, value in list(params.items()):
             if isinstance(value, str) and value[:1] in ("{", "["):
                 with contextlib.suppress(ValueError):
