@@ -8,6 +8,7 @@ from hub.config import ChannelConfig, check_channels
 from hub.content import load_hub
 from hub.errors import ContentError, Problem
 from hub.located import Collector
+from hub.memo import Memo
 from hub.model import Hub
 from hub.privacy import record_overrides, review
 
@@ -27,14 +28,17 @@ def check_hub(root: Path | str) -> tuple[Hub, list[ChannelConfig], list[Problem]
     root = Path(root).resolve()
     out = Collector(root)
     configs, warnings = check_channels(root, out)
+    memo = Memo.open(root)  # earlier runs' work on files that have not changed
     try:
-        hub = load_hub(root)
+        hub = load_hub(root, memo=memo)
     except ContentError as exc:
+        memo.save()
         raise ContentError(exc.problems + out.problems) from None
     from hub.standby import check_templates  # it builds on check_hub
 
     check_templates(root, hub, out)  # a dark site's prepared updates, long before they are needed
-    privacy = review(hub)  # likely patient information and missing consent block publishing
+    privacy = review(hub, memo=memo)  # likely patient information, missing consent
+    memo.save()
     if out.problems or privacy.problems:
         raise ContentError(out.problems + privacy.problems)
     warnings += privacy.warnings + record_overrides(root, hub, privacy.overrides)

@@ -63,13 +63,18 @@ def check(hub_dir: Path) -> None:
     "--site-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Where to write the site (default: site/ in the hub folder).",
+    help="Where to write the site (default: site_dir of mkdocs.yml, MkDocs' default site/).",
 )
 def build(hub_dir: Path, site_dir: Path | None) -> None:
     """Build the site into site/, swapping it in only when the build succeeds."""
-    from hub.site.build import build_site
+    import time
 
-    target = build_site(hub_dir, site_dir=site_dir)
+    from hub.site import fast
+
+    root = hub_dir.resolve()
+    target = site_dir.resolve() if site_dir else fast.site_dir_of(fast.load_site_config(root))
+    # Recorded in the manifest, so that the next publish patches this site.
+    fast.full_build(root, target, generation=time.time_ns(), now=None)
     click.echo(f"Built {target}")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -21,6 +22,7 @@ from pydantic import BaseModel
 
 from hub.errors import ContentError, Problem
 from hub.located import Collector, Loc, Source, parse_yaml, read_text, validate, yaml_file
+from hub.memo import MISSING, Memo
 from hub.model import (
     Closure,
     Contact,
@@ -174,57 +176,111 @@ class _Loaded:
     where: dict[str, tuple[Source, Loc]] = field(default_factory=dict)
 
 
+def files_under(folder: Path) -> list[tuple[str, ...]]:
+    """Every file below *folder*, as path parts relative to it, sorted as paths sort.
+
+    ``os.walk`` rather than ``Path.rglob``: thousands of updates make pathlib's
+    per-path objects cost more than the reading itself.
+    """
+    found: list[tuple[str, ...]] = []
+    for top, _dirs, names in os.walk(folder):
+        base = Path(top).relative_to(folder).parts
+        found += [(*base, name) for name in names]
+    found.sort()
+    return found
+
+
+@dataclass
+class _MarkdownFile:
+    """What one Markdown file yields on its own (the memoised unit of :func:`load_hub`)."""
+
+    src: Source | None  # None: no usable front matter
+    item_id: str | None  # None: the file name is not a valid id
+    item: Any  # the validated model, or None
+    problems: list[Problem]
+
+
+def _markdown_file(
+    path: Path, model: type[BaseModel], root: Path, context: dict[str, Any], own_host: str
+) -> _MarkdownFile:
+    out = Collector(root)
+    doc = _front_matter(path, out)
+    if doc is None:
+        return _MarkdownFile(None, None, None, out.problems)
+    data = dict(doc.src.data)
+    for reserved in ("id", "body"):
+        if reserved in data:
+            out.add(
+                doc.src,
+                (reserved,),
+                reserved,
+                f"{reserved} comes from the file "
+                + ("name" if reserved == "id" else "text below the front matter")
+                + ": remove this key",
+            )
+            data.pop(reserved)
+    item_id = _stem_id(path, doc.src, out)
+    body = doc.body.strip()
+    doc.src.marks[("body",)] = (doc.body_line - doc.src.line_offset, 1)
+    for line, col, message in scan_markdown(doc.body, own_host):
+        out.problems.append(Problem(doc.src.path, doc.body_line + line - 1, col, "body", message))
+    item = None
+    if item_id is not None:
+        data["id"] = item_id
+        data["body"] = body
+        item = validate(model, data, doc.src, out, context, hidden=frozenset({"id", "body"}))
+    return _MarkdownFile(doc.src, item_id, item, out.problems)
+
+
 def _markdown_items(
     folder: Path,
     model: type[BaseModel],
     out: Collector,
     context: dict[str, Any],
     own_host: str,
+    memo: Memo,
 ) -> _Loaded:
     loaded = _Loaded()
     if not folder.is_dir():
         return loaded
-    hidden = frozenset({"id", "body"})
-    for path in sorted(folder.rglob("*.md")):
-        doc = _front_matter(path, out)
-        if doc is None:
+    settings = memo.key("markdown", model.__name__, own_host, context["zone"].key,
+                        context["country"])  # fmt: skip
+    prefix = out.rel(folder)
+    for parts in files_under(folder):
+        if not parts[-1].endswith(".md"):
+            continue
+        rel = "/".join((prefix, *parts))
+        path = out.root / rel
+        try:
+            with open(path, "rb") as stream:
+                key = memo.key(settings, rel, stream.read())
+        except OSError:
+            key = None  # reported by the read below
+        found = memo.get(key) if key is not None else MISSING
+        if isinstance(found, _MarkdownFile):
+            result = found
+        else:
+            result = _markdown_file(path, model, out.root, context, own_host)
+            if key is not None:
+                memo.put(key, result)
+        if result.src is None:
+            out.problems += result.problems
             continue
         if path.stem in loaded.where:
             other = loaded.where[path.stem][0].path
             out.add(
-                doc.src,
+                result.src,
                 (),
                 "id",
                 f"duplicate id {path.stem!r}: {other} has the same file name; rename one",
             )
             continue
-        data = dict(doc.src.data)
-        for reserved in ("id", "body"):
-            if reserved in data:
-                out.add(
-                    doc.src,
-                    (reserved,),
-                    reserved,
-                    f"{reserved} comes from the file "
-                    + ("name" if reserved == "id" else "text below the front matter")
-                    + ": remove this key",
-                )
-                data.pop(reserved)
-        item_id = _stem_id(path, doc.src, out)
-        body = doc.body.strip()
-        doc.src.marks[("body",)] = (doc.body_line - doc.src.line_offset, 1)
-        for line, col, message in scan_markdown(doc.body, own_host):
-            out.problems.append(
-                Problem(doc.src.path, doc.body_line + line - 1, col, "body", message)
-            )
-        if item_id is None:
+        out.problems += result.problems
+        if result.item_id is None:
             continue
-        data["id"] = item_id
-        data["body"] = body
-        item = validate(model, data, doc.src, out, context, hidden=hidden)
-        if item is not None:
-            loaded.items.append(item)
-        loaded.where[item_id] = (doc.src, ())
+        if result.item is not None:
+            loaded.items.append(result.item)
+        loaded.where[result.item_id] = (result.src, ())
     return loaded
 
 
@@ -335,8 +391,12 @@ def _zone_or_utc(src: Source | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def load_hub(root: Path | str) -> Hub:
+def load_hub(root: Path | str, *, memo: Memo | None = None) -> Hub:
     """Load and check the hub at *root*.
+
+    With *memo* (``stormhub check`` passes the hub's, :mod:`hub.memo`), a Markdown file
+    whose bytes, settings and code are unchanged since an earlier run is not parsed,
+    scanned and validated again: its earlier result, problems included, is reused.
 
     Returns:
         The validated hub.
@@ -360,8 +420,9 @@ def load_hub(root: Path | str) -> Hub:
         "country": info.country if info else "US",
     }
 
-    updates = _markdown_items(content / "updates", Update, out, context, own_host)
-    tips = _markdown_items(content / "tips", Tip, out, context, own_host)
+    memo = memo or Memo.none()
+    updates = _markdown_items(content / "updates", Update, out, context, own_host, memo)
+    tips = _markdown_items(content / "tips", Tip, out, context, own_host, memo)
     closures = _list_items(content / "closures.yaml", Closure, "facility", out, context)
     contacts = _list_items(content / "contacts.yaml", Contact, "name", out, context)
     resources = _list_items(content / "resources.yaml", Resource, "title", out, context)
@@ -406,8 +467,9 @@ def _stray_files(folder: Path, out: Collector) -> None:
     """Files in an updates or tips folder that would be silently ignored."""
     if not folder.is_dir():
         return
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.suffix != ".md" and not path.name.startswith("."):
+    for parts in files_under(folder):
+        path = folder.joinpath(*parts)
+        if path.suffix != ".md" and not path.name.startswith("."):
             out.problems.append(
                 Problem(
                     out.rel(path),

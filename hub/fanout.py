@@ -32,7 +32,7 @@ from hub.channels.base import Channel, Post, PublishError, Receipt
 from hub.config import MissingSecret
 from hub.content import now_utc
 from hub.errors import HubError
-from hub.ledger import Ledger, Row, me
+from hub.ledger import Ledger, Row, Snapshot, me
 from hub.model import HubStatus
 
 if TYPE_CHECKING:
@@ -156,24 +156,28 @@ class Fanout:
     def plan(self, ledger: Ledger) -> dict[str, list[Task]]:
         """What each channel must do now, oldest update first."""
         joined = ledger.register([c.name for c in self.configs], self.now)
-        known = _Snapshot(ledger.rows())  # one read, not a query per update and channel
+        known = ledger.snapshot()  # one read, not a query per update and channel
         approved = approvals.approved(ledger) if self.require_approval else None
-        plans: dict[str, list[Task]] = {}
-        for config in self.configs:
-            tasks: list[Task] = []
-            since = None if config.backfill else joined[config.name]
-            for update in reversed(self.hub.updates):  # oldest first
-                if not config.wants(update) or (since is not None and update.time < since):
+        plans: dict[str, list[Task]] = {c.name: [] for c in self.configs}
+        since = {c.name: None if c.backfill else joined[c.name] for c in self.configs}
+        for update in reversed(self.hub.updates):  # oldest first
+            # posted and unchanged: most of a hub in mid-storm, one lookup per update
+            done = known.posted(update.id, update.revision) if update.retracted is None else ()
+            for config in self.configs:
+                name = config.name
+                if name in done or not config.wants(update):
                     continue
-                for task in self._tasks_for(known, config.name, update):
+                start = since[name]
+                if start is not None and update.time < start:
+                    continue
+                for task in self._tasks_for(known, name, update):
                     why = None
                     if approved is not None and task.action != "retract":
                         why = approvals.blocked(self.hub.info, update, approved)
-                    tasks.append(Task(update, task.action, task.reply_to, blocked=why))
-            plans[config.name] = tasks
+                    plans[name].append(Task(update, task.action, task.reply_to, blocked=why))
         return plans
 
-    def _tasks_for(self, ledger: _Snapshot, channel: str, update: Update) -> list[Task]:
+    def _tasks_for(self, ledger: Snapshot, channel: str, update: Update) -> list[Task]:
         post = ledger.get(update.id, channel)
         if update.retracted is not None:
             done = ledger.get(update.id, channel, "retract")
@@ -412,16 +416,6 @@ def _actor() -> str:
         return audit.current_user()
     except HubError:  # no user name at all (a bare container): name the process
         return f"stormhub@{me()}"
-
-
-class _Snapshot:
-    """The ledger's rows as read once, looked up like :meth:`Ledger.get`."""
-
-    def __init__(self, rows: list[Row]) -> None:
-        self._rows = {(r.update_id, r.channel, r.action): r for r in rows}
-
-    def get(self, update_id: str, channel: str, action: str = "post") -> Row | None:
-        return self._rows.get((update_id, channel, action))
 
 
 def _age(row: Row) -> float:

@@ -148,6 +148,19 @@ class Ledger:
         cursor = self.db.execute("SELECT * FROM deliveries ORDER BY update_id, channel, action")
         return [r for r in map(self._row, cursor.fetchall()) if r is not None]
 
+    def snapshot(self) -> Snapshot:
+        """Which channels have each update's post, read at once, for planning.
+
+        Planning asks about every update and channel, and needs whole rows for a few.
+        """
+        cursor = self.db.cursor()
+        cursor.row_factory = None  # plain tuples: a hub in mid-storm has tens of thousands
+        cursor.execute(
+            "SELECT update_id, revision, group_concat(channel, char(31)) FROM deliveries "
+            "WHERE action = 'post' AND state = 'delivered' GROUP BY update_id, revision"
+        )
+        return Snapshot(self, {(u, r): frozenset(c.split("\x1f")) for u, r, c in cursor})
+
     def claim(
         self, update_id: str, channel: str, action: str, revision: str
     ) -> tuple[Row | None, bool]:
@@ -235,3 +248,21 @@ class Ledger:
             self.db.execute("ROLLBACK")
             raise
         return {n: dt.datetime.fromisoformat(known[n]) if known[n] else None for n in channels}
+
+
+class Snapshot:
+    """The ledger's posts as read once (:meth:`Ledger.snapshot`).
+
+    :meth:`get` reads a whole row from the ledger, which must still be open.
+    """
+
+    def __init__(self, ledger: Ledger, posted: dict[tuple[str, str], frozenset[str]]) -> None:
+        self._ledger = ledger
+        self._posted = posted
+
+    def posted(self, update_id: str, revision: str) -> frozenset[str]:
+        """The channels where the post of this revision of the update is delivered."""
+        return self._posted.get((update_id, revision), frozenset())
+
+    def get(self, update_id: str, channel: str, action: str = "post") -> Row | None:
+        return self._ledger.get(update_id, channel, action)

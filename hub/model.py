@@ -42,11 +42,14 @@ class Severity(StrEnum):
 
     @property
     def rank(self) -> int:
-        return list(Severity).index(self)
+        return _SEVERITY_RANK[self]
 
     @property
     def label(self) -> str:
         return self.value.capitalize()
+
+
+_SEVERITY_RANK = {severity: rank for rank, severity in enumerate(Severity)}
 
 
 class HubStatus(StrEnum):

@@ -38,14 +38,15 @@ import bisect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
 
-from hub.content import FRONT_MATTER
+from hub.content import FRONT_MATTER, files_under
 from hub.errors import ContentError, Problem
 from hub.located import Collector, Loc, Source, parse_yaml, yaml_file
+from hub.memo import MISSING, Memo
 
 if TYPE_CHECKING:
     from hub.model import Hub, PrivacyAllow
@@ -313,6 +314,11 @@ class Guard:
             words=hub.info.privacy.words,
             vocabulary=frozenset(vocabulary),
         )
+
+    def fingerprint(self) -> str:
+        """Everything the guard is tuned with, as text: equal for guards that scan alike."""
+        return repr((self.country, sorted(self.phones), sorted(self.domains), self.words,
+                     sorted(self.vocabulary)))  # fmt: skip
 
     def scan(self, text: str) -> list[Hit]:
         """Every likely piece of PHI in *text*, in order; overlaps keep the surer kind."""
@@ -592,14 +598,28 @@ def _allows(entry: PrivacyAllow, finding: Finding, country: str) -> bool:
     return _norm(entry.text) == finding.key
 
 
-def review(hub: Hub) -> Review:
+def review(hub: Hub, *, memo: Memo | None = None) -> Review:
     """Scan *hub* for likely PHI and missing consent; apply and list the overrides.
+
+    With *memo* (:mod:`hub.memo`), a text this guard scanned in an earlier run is not
+    scanned again.
 
     Returns:
         Problems that block publishing, the overrides used (for the audit trail) and
         warnings about overrides that silence nothing.
     """
     guard = Guard.for_hub(hub)
+    memo = memo or Memo.none()
+    tuning = Memo.key("privacy", guard.fingerprint())
+
+    def scan(text: str) -> list[Hit]:
+        key = memo.key(tuning, text)
+        hits = memo.get(key)
+        if hits is MISSING:
+            hits = guard.scan(text)
+            memo.put(key, hits)
+        return cast("list[Hit]", hits)
+
     root = Path(hub.content_dir).parent if hub.content_dir else None
     files: dict[str, _File] = {}
 
@@ -617,7 +637,7 @@ def review(hub: Hub) -> Review:
     ) -> list[Finding]:
         found = []
         for loc, value in texts:
-            for hit in guard.scan(value):
+            for hit in scan(value):
                 line, col = file(rel).place(loc, value, hit)
                 found.append(
                     Finding(rel, line, col, hit.kind, hit.text, hit.why, hit.key, update_id)
@@ -702,8 +722,9 @@ def _markdown_paths(root: Path | None, folder: str) -> dict[str, str]:
     if root is None or not (root / "content" / folder).is_dir():
         return {}
     return {
-        p.stem: p.relative_to(root).as_posix()
-        for p in sorted((root / "content" / folder).rglob("*.md"))
+        parts[-1].removesuffix(".md"): "/".join(("content", folder, *parts))
+        for parts in files_under(root / "content" / folder)
+        if parts[-1].endswith(".md")
     }
 
 

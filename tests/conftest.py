@@ -51,6 +51,12 @@ The Emergency Department is open on generator power.
 HubFactory = Callable[..., Path]
 
 
+def state(root: Path) -> list[str]:
+    """What the hub's ``.stormhub`` folder holds besides caches (of work, never of output)."""
+    folder = root / ".stormhub"
+    return sorted(p.name for p in folder.iterdir() if p.name != "cache") if folder.exists() else []
+
+
 def write(root: Path, files: dict[str, str | None]) -> None:
     for name, text in files.items():
         path = root / name

@@ -57,6 +57,23 @@ def test_build_writes_site(make_hub: HubFactory) -> None:
     assert (root / "site" / "index.html").is_file()
 
 
+def test_build_records_the_site_so_the_next_publish_only_patches_it(
+    make_hub: HubFactory,
+) -> None:
+    from hub.content import load_hub
+    from hub.site import fast
+
+    root = make_hub()
+    with (root / "mkdocs.yml").open("a", encoding="utf-8") as stream:
+        stream.write("site_dir: public\n")  # the publish path's folder is build's default
+    result = CliRunner().invoke(main, ["build", "--hub", str(root)])
+    assert result.exit_code == 0, result.output
+    assert (root / "public" / "index.html").is_file() and not (root / "site").exists()
+    manifest = fast.previous_build(root, root / "public")
+    assert manifest is not None
+    assert fast.changed_updates(load_hub(root), manifest) == []  # nothing new to publish
+
+
 def test_build_refuses_bad_content(make_hub: HubFactory) -> None:
     root = make_hub({"content/updates/a.md": "no front matter\n"})
     result = CliRunner().invoke(main, ["build", "--hub", str(root)])

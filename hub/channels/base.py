@@ -12,6 +12,7 @@ import email.utils
 import math
 import mimetypes
 import os
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -250,6 +251,8 @@ class Channel(ABC, Generic[C]):
         self.config = config
         self.hub = hub
         self._secrets: list[str] = []
+        self._tried: set[str] = set()
+        self._tried_lock = threading.Lock()
 
     # --- credentials ------------------------------------------------------------------
 
@@ -372,6 +375,22 @@ class Channel(ABC, Generic[C]):
     def find(self, post: Post) -> Receipt | None:
         """An earlier post of this delivery on the platform (after a crash), if any."""
         return None
+
+    def first_try(self, key: str) -> bool:
+        """True the first time this channel is asked to send the delivery *key*.
+
+        A platform without idempotency keys may have acted on a request whose answer
+        was lost; the fan-out then calls :meth:`publish` again with the same key, and an
+        adapter that can look its posts up does so before sending again, but only then:
+        a first try needs no lookup. Runs before this one are the fan-out's concern: it
+        calls :meth:`find` for a delivery a crash left claimed (and, with
+        ``find_after_failure``, for one that failed), before the first try.
+        """
+        with self._tried_lock:
+            if key in self._tried:
+                return False
+            self._tried.add(key)
+            return True
 
     def edit(self, receipt: Receipt, post: Post) -> Receipt:
         raise NotImplementedError(f"{self.type} posts cannot be edited")

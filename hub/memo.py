@@ -1,0 +1,136 @@
+"""Results of pure, per-file work kept between runs, keyed by a digest of the inputs.
+
+``stormhub check`` parses, validates and scans every update file, and a hub in
+mid-storm has thousands, of which a publish changes one. The work on one file (its
+YAML, its Markdown's safety, its model, the privacy scan of each text) depends only
+on the file's bytes, a few hub settings and StormHub's own code, so its result is
+kept under a digest of exactly those: a file whose bytes changed, a setting that
+changed, a new version of StormHub or of a library it parses with all miss the memo
+and are worked out again. Nothing is ever trusted by date or size.
+
+The memo lives in ``.stormhub/cache/check.pickle`` in the hub folder (beside the
+ledger, never in git). It is written to a temporary name and renamed into place, so
+two commands at once each leave a whole file; one that cannot be read (damaged, from
+another Python) is ignored and rebuilt, and one that cannot be written (a read-only
+checkout) costs only speed. A save keeps only the entries this run used, so the file
+follows the hub instead of growing.
+
+Like ``.venv`` or the ledger, the file is trusted as the user's own: it is unpickled,
+so it must not come from anyone else (``.stormhub/`` is listed in ``.gitignore``).
+
+    memo = Memo.open(root)
+    key = memo.key("update", path, data)
+    value = memo.get(key)
+    if value is MISSING:
+        value = work(data)
+        memo.put(key, value)
+    memo.save()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Final
+
+CACHE = Path(".stormhub/cache/check.pickle")
+# The libraries whose behaviour the memoised results depend on.
+LIBRARIES = ("pydantic", "pydantic-core", "PyYAML", "Markdown", "phonenumbers", "nh3", "tzdata")
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Final = _Missing()
+
+
+@functools.cache
+def _fingerprint() -> bytes:
+    """StormHub's own code and the parsing libraries' versions, as one digest."""
+    digest = hashlib.sha256(sys.version.encode())
+    package = Path(__file__).parent
+    for path in sorted(package.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for name in LIBRARIES:
+        try:
+            digest.update(f"{name}={metadata.version(name)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name}=none".encode())
+    return digest.digest()
+
+
+class Memo:
+    """A dictionary from input digests to results, loaded once and saved once."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._salt = _fingerprint() if path is not None else b""
+        self._old: dict[bytes, Any] = self._load() if path is not None else {}
+        self._new: dict[bytes, Any] = {}
+        self._changed = False
+
+    @classmethod
+    def open(cls, root: Path | str) -> Memo:
+        """The memo of the hub at *root*."""
+        return cls(Path(root) / CACHE)
+
+    @classmethod
+    def none(cls) -> Memo:
+        """A memo that remembers nothing between runs (for callers that must not write)."""
+        return cls(None)
+
+    def _load(self) -> dict[bytes, Any]:
+        assert self.path is not None
+        try:
+            with self.path.open("rb") as stream:
+                salt, entries = pickle.load(stream)
+        except (OSError, EOFError, ValueError, TypeError, AttributeError, ImportError,
+                pickle.UnpicklingError):  # fmt: skip
+            return {}
+        return entries if salt == self._salt and isinstance(entries, dict) else {}
+
+    @staticmethod
+    def key(*parts: str | bytes) -> bytes:
+        """The digest of *parts* (each length-prefixed, so no two lists of parts meet)."""
+        data = [p.encode() if isinstance(p, str) else p for p in parts]
+        return hashlib.sha256(b"".join(len(d).to_bytes(8, "big") + d for d in data)).digest()
+
+    def get(self, key: bytes) -> Any:
+        """The result kept under *key*, or :data:`MISSING`."""
+        if key in self._new:
+            return self._new[key]
+        value = self._old.get(key, MISSING)
+        if value is not MISSING:
+            self._new[key] = value
+        return value
+
+    def put(self, key: bytes, value: Any) -> None:
+        self._new[key] = value
+        self._changed = True
+
+    def save(self) -> None:
+        """Write the entries this run used, if anything is new or went unused."""
+        if self.path is None or not (self._changed or len(self._new) != len(self._old)):
+            return
+        tmp: str | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".check-", dir=self.path.parent)
+            with os.fdopen(fd, "wb") as stream:
+                pickle.dump((self._salt, self._new), stream, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.path)
+        except OSError:  # a read-only hub: the next run does the work again
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            return
+        self._old, self._changed = dict(self._new), False
