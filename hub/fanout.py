@@ -248,13 +248,19 @@ class Fanout:
                                            error=message))  # fmt: skip
             return
         fatal: str | None = None
+        syncing: threading.Thread | None = None
         try:
             if not tasks and not channel.syncs:
                 return
-            if channel.syncs:
-                fatal = self._sync(channel, report, secrets)
-            if not tasks:
+            if channel.syncs and not tasks:
+                self._sync(channel, report, secrets)
                 return
+            if channel.syncs:  # beside the posts: they do not depend on it
+                syncing = threading.Thread(
+                    target=self._sync, args=(channel, report, secrets),
+                    name=f"sync-{config.name}",
+                )  # fmt: skip
+                syncing.start()
             with Ledger(self.ledger_path) as ledger:
                 for task in tasks:
                     if fatal is not None:
@@ -266,14 +272,16 @@ class Fanout:
                             fatal = outcome.error  # bad credentials fail every later post too
                     self._emit(report, outcome)
         finally:
+            if syncing is not None:
+                syncing.join()
             channel.close()
 
     def _sync(self, channel: Channel[Any], report: Report, secrets: list[str]) -> str | None:
-        """Run the channel's :meth:`~Channel.sync` once, before its updates.
+        """Run the channel's :meth:`~Channel.sync` once per run, in a thread beside its posts.
 
         Each note goes to ``report.notes``; a note that failed is also a failed outcome
-        (update id ``sync``). Returns the error when it is fatal (credentials), so the
-        channel's updates are not tried.
+        (update id ``sync``). Returns the error when it is fatal (credentials); the posts,
+        running beside it, meet the same error on their own.
         """
         name = channel.name
         try:
@@ -394,8 +402,7 @@ class Fanout:
         details = f"{name}: {receipt.url or receipt.remote_id}"
         if action == "post" and update.supersedes:
             details += f" (corrects {update.supersedes})"
-        ledger.db.execute("BEGIN IMMEDIATE")
-        try:
+        with ledger.transaction():
             ledger.record(
                 update_id,
                 name,
@@ -405,10 +412,6 @@ class Fanout:
                 remote_ids=receipt.ids or (receipt.remote_id,),
             )
             audit.record(ledger, self.actor, verb, update_id, update.revision, details)
-            ledger.db.execute("COMMIT")
-        except BaseException:
-            ledger.db.execute("ROLLBACK")
-            raise
 
 
 def _actor() -> str:

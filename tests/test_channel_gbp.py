@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -19,12 +21,12 @@ from hub.channels import make_channel
 from hub.channels.base import Post, PublishError
 from hub.channels.gbp import PHONE_NOTE, GbpChannel, closed_days
 from hub.content import load_hub
-from hub.fanout import Fanout, RetryPolicy, delivery_key
+from hub.fanout import Fanout, Outcome, RetryPolicy, delivery_key
 from hub.ledger import Ledger
 from hub.model import Closure, Hub
 from hub.simulator import Simulator, status
 from hub.simulator.core import Fault, Received
-from hub.simulator.gbp import GbpSim
+from hub.simulator.gbp import GbpSim, _Location
 from tests.channels.gbp import ACCOUNT, LOCATIONS, make
 from tests.conftest import NOW, ROOT, HubFactory
 
@@ -120,6 +122,52 @@ def fails(rig: Rig, post: Post, key: str = "stormhub-k") -> PublishError:
     return caught.value
 
 
+def google(code: int, body: Any) -> tuple[int, dict[str, str], bytes]:
+    return code, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+
+UNAVAILABLE = google(
+    503, {"error": {"code": 503, "message": "The service is currently unavailable.",
+                    "status": "UNAVAILABLE"}}
+)  # fmt: skip
+
+
+def answer_at(
+    rig: Rig | GbpSim,
+    which: Callable[[Received], bool],
+    answer: tuple[int, dict[str, str], bytes] | None = None,
+    *,
+    times: int = 1,
+    lose_after: float = 0.0,
+) -> list[float]:
+    """The next *times* requests *which* picks get *answer* instead of the platform's.
+
+    The requests' parallel paths make the simulator's fault queue (by arrival order) no
+    way to aim a fault at one location. With *lose_after*, the platform acts and then
+    answers only after that many seconds, past the client's timeout: a lost answer.
+    Returns the times those requests arrived.
+    """
+    sim = rig.sim if isinstance(rig, Rig) else rig
+    original = sim.handle
+    seen: list[float] = []
+
+    def handle(request: Received) -> Any:
+        with sim.lock:
+            picked = len(seen) < times and which(request)
+            if picked:
+                seen.append(time.monotonic())
+        if not picked:
+            return original(request)
+        if lose_after:
+            done = original(request)
+            time.sleep(lose_after)
+            return done
+        return answer
+
+    sim.handle = handle  # type: ignore[method-assign]
+    return seen
+
+
 # --- construction and rendering ---------------------------------------------------------
 
 
@@ -196,16 +244,14 @@ def test_publish_sends_google_s_requests_and_posts_at_every_location(rig: Rig) -
         "client_secret": [CLIENT_SECRET],
         "refresh_token": [REFRESH],
     }
-    calls = [(r.method, r.path) for r in rig.api()]
+    # A first try: no lookup, the locations at once (in whichever order they arrive).
+    calls = sorted((r.method, r.path) for r in rig.api())
     base = f"/v4/accounts/{ACCOUNT}/locations"
     assert calls == [
-        ("GET", f"{base}/{EAST}/localPosts"),
         ("POST", f"{base}/{EAST}/localPosts"),
-        ("GET", f"{base}/{SOUTH}/localPosts"),
         ("POST", f"{base}/{SOUTH}/localPosts"),
     ]
-    listing, create = rig.api()[:2]
-    assert listing.query == {"pageSize": ["100"]}
+    create = next(r for r in rig.api() if EAST in r.path)
     access = create.headers["authorization"].removeprefix("Bearer ")
     assert access in rig.sim.access
     assert create.headers["content-type"] == "application/json"
@@ -215,16 +261,18 @@ def test_publish_sends_google_s_requests_and_posts_at_every_location(rig: Rig) -
         "topicType": "STANDARD",
         "callToAction": {"actionType": "LEARN_MORE", "url": post.link},
     }
-    names = [p.name for p in rig.sim.live()]
-    assert receipt.ids == tuple(names) and receipt.remote_id == names[0]
-    assert names[0].startswith(f"accounts/{ACCOUNT}/locations/{EAST}/localPosts/")
+    names = {p.location: p.name for p in rig.sim.live()}
+    assert receipt.ids == (names[EAST], names[SOUTH]) and receipt.remote_id == names[EAST]
+    assert names[EAST].startswith(f"accounts/{ACCOUNT}/locations/{EAST}/localPosts/")
     assert (
         receipt.url
         == f"https://local.google.com/place?id={EAST}&use=posts&lpsid="
-        + (names[0].rsplit("/", 1)[1])
+        + (names[EAST].rsplit("/", 1)[1])
     )
     lines = rig.sim.describe()
-    assert lines[0].startswith(f"locations/{EAST}: WARNING: Emergency Department open")
+    assert f"locations/{EAST}: WARNING: Emergency Department open" in {
+        line[: len(f"locations/{EAST}: WARNING: Emergency Department open")] for line in lines
+    }
 
 
 def test_an_image_goes_as_a_photo_by_its_public_url(
@@ -271,8 +319,8 @@ def test_a_401_gets_one_new_token_and_one_retry(rig: Rig) -> None:
     rig.sim.access.clear()  # Google ended the access token early
     receipt = rig.channel.publish(rig.channel.render(rig.hub.update("long")), "stormhub-b")
     assert len(rig.tokens()) == 2 and len(receipt.ids) == 2
-    statuses = [r.headers.get("authorization", "")[:12] for r in rig.api("GET")]
-    assert all(s.startswith("Bearer ya29.") for s in statuses)
+    statuses = [r.headers.get("authorization", "")[:12] for r in rig.api()]
+    assert len(statuses) >= 5 and all(s.startswith("Bearer ya29.") for s in statuses)
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -307,11 +355,15 @@ def test_401_even_with_a_new_token_is_fatal(rig: Rig) -> None:
     body = {"error": {"code": 401, "message": "Request had invalid authentication "
                       "credentials.", "status": "UNAUTHENTICATED"}}  # fmt: skip
     rig.channel.publish(short(rig), "stormhub-a")  # a cached token
-    rig.sim.inject(status(401, body), Fault("delay"), status(401, body))  # API, token, API
+    before = len(rig.api())
+    answer_at(rig, lambda r: r.path != "/token", google(401, body), times=4)
     error = fails(rig, rig.channel.render(rig.hub.update("long")))
     assert error.fatal and error.status == 401 and "GBP_REFRESH_TOKEN" in str(error)
     assert "UNAUTHENTICATED: Request had invalid authentication credentials." in str(error)
-    assert len(rig.tokens()) == 2  # the one retry had a new token
+    for location in (EAST, SOUTH):  # each tried twice, the retry with a new token
+        tried = [r.headers["authorization"] for r in rig.api()[before:] if location in r.path]
+        assert len(tried) == 2 and tried[0] != tried[1]
+    assert len(rig.tokens()) in (2, 3)  # one new token, shared unless a 401 came after it
 
 
 def test_403_permission_denied_is_fatal_with_google_s_words(rig: Rig) -> None:
@@ -323,7 +375,7 @@ def test_403_permission_denied_is_fatal_with_google_s_words(rig: Rig) -> None:
                       "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
                                    "reason": "SERVICE_DISABLED", "domain": "googleapis.com"}]}}  # fmt: skip
     rig.channel._access_token()
-    rig.sim.inject(status(403, body))
+    answer_at(rig, lambda r: EAST in r.path, google(403, body))
     error = fails(rig, short(rig))
     assert error.fatal and error.status == 403 and not error.transient
     assert words in str(error) and "SERVICE_DISABLED" in str(error)
@@ -440,12 +492,17 @@ def test_a_retry_after_a_failure_at_the_second_location_posts_only_there(rig: Ri
     assert len(east_posts) == 1
 
 
-def test_publishing_again_finds_the_posts_instead_of_duplicating(rig: Rig) -> None:
+def test_a_retry_finds_the_posts_instead_of_duplicating(rig: Rig) -> None:
     post = short(rig)
     first = rig.channel.publish(post, "stormhub-x")
-    again = rig.channel.publish(post, "stormhub-y")  # a new process would look the same way
+    assert rig.api("GET") == []  # a first try does not look
+    again = rig.channel.publish(post, "stormhub-x")  # the fan-out's retry: the same key
     assert again.ids == first.ids and len(rig.sim.posts) == 2
     assert again.url == first.url
+    listings = rig.api("GET")
+    assert sorted(r.path.split("/")[5] for r in listings) == sorted([EAST, SOUTH])
+    assert all(r.query == {"pageSize": ["100"]} for r in listings)
+    assert len(rig.api("POST")) == 2
 
 
 def test_find_returns_every_location_s_post_or_remembers_the_ones_it_saw(rig: Rig) -> None:
@@ -462,6 +519,45 @@ def test_find_returns_every_location_s_post_or_remembers_the_ones_it_saw(rig: Ri
     assert rig.channel.find(rig.channel.render(rig.hub.updates[0], retraction=True)) is None
 
 
+def test_where_find_could_not_look_the_first_try_looks(rig: Rig) -> None:
+    post = short(rig)
+    first = rig.channel.publish(post, "stormhub-x")
+    # The next run after a crash: find() sees the first location's post, then fails.
+    later = GbpChannel(rig.channel.config, rig.hub)
+    answer_at(rig, lambda r: r.method == "GET" and SOUTH in r.path, UNAVAILABLE)
+    with pytest.raises(PublishError) as caught:
+        later.find(post)
+    assert caught.value.transient and "southpoint-urgent-care" in str(caught.value)
+    before = len(rig.api())
+    receipt = later.publish(post, "stormhub-x")  # its first try: looks only at Southpoint
+    later.close()
+    assert receipt.ids == first.ids and receipt.url == first.url and len(rig.sim.posts) == 2
+    assert [(r.method, SOUTH in r.path) for r in rig.api()[before:]] == [("GET", True)]
+
+
+def test_a_superseding_update_looks_before_posting_even_on_a_first_try(rig: Rig) -> None:
+    original = rig.channel.publish(short(rig), "stormhub-x")
+    # What the fan-out sends for an update that supersedes another: a correction's post,
+    # which find() cannot tell from an edit's, so it does not look for it.
+    post = rig.channel.render_correction(rig.hub.update("long"))
+    made = rig.channel.reply(original, post, "stormhub-sup")
+    later = GbpChannel(rig.channel.config, rig.hub)  # the next run, after a crash
+    assert later.find(post) is None
+    again = later.reply(original, post, "stormhub-sup")
+    later.close()
+    assert again.ids == made.ids and len(rig.sim.posts) == 4
+
+
+def test_a_failure_that_stops_the_channel_is_the_one_reported(rig: Rig) -> None:
+    rig.channel._access_token()
+    answer_at(rig, lambda r: EAST in r.path, UNAVAILABLE)
+    body = {"error": {"code": 403, "message": "The caller does not have permission",
+                      "status": "PERMISSION_DENIED"}}  # fmt: skip
+    answer_at(rig, lambda r: SOUTH in r.path, google(403, body))
+    error = fails(rig, short(rig))
+    assert error.fatal and str(error).startswith("southpoint-urgent-care (location")
+
+
 def test_edit_and_delete_every_location_s_post(rig: Rig) -> None:
     update = rig.hub.update("2026-11-27-0615-ed-open")
     receipt = rig.channel.publish(rig.channel.render(update), "stormhub-e")
@@ -471,7 +567,7 @@ def test_edit_and_delete_every_location_s_post(rig: Rig) -> None:
     edited = rig.channel.edit(receipt, corrected)
     assert edited.ids == receipt.ids and edited.url == receipt.url
     patches = rig.api("PATCH")
-    assert [r.path for r in patches] == [f"/v4/{name}" for name in receipt.ids]
+    assert sorted(r.path for r in patches) == sorted(f"/v4/{name}" for name in receipt.ids)
     assert patches[0].query == {"updateMask": ["summary,callToAction"]}
     assert patches[0].json == {
         "summary": corrected.text,
@@ -484,7 +580,190 @@ def test_edit_and_delete_every_location_s_post(rig: Rig) -> None:
     assert len(rig.api("DELETE")) == 4
 
 
+# --- in parallel ----------------------------------------------------------------------------
+
+LATENCY = 0.3  # the benchmark's, per request
+FIVE = {  # the sample closures name these
+    "eastside-clinic": EAST,
+    "southpoint-urgent-care": SOUTH,
+    "westgate-family-medicine": "4100000000000000004",
+    "harbor-dialysis": "4100000000000000005",
+    "main-campus-pharmacy": "4100000000000000006",
+}
+STALE = {"startDate": {"year": 2026, "month": 11, "day": 30}, "closed": True}
+
+
+def wide(sim: GbpSim, url: str, tmp: Path, locations: dict[str, str] = FIVE) -> Any:
+    """The channel's config with *locations*, which the simulator then has too."""
+    for location in locations.values():
+        sim.locations.setdefault(location, _Location(location, f"Location {location}"))
+    config, _ = make(url, tmp)
+    return config.but(locations=locations)
+
+
+def test_a_first_post_is_the_token_and_one_round_of_posts(
+    hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = new_sim()
+    with Simulator([sim]):
+        channel = make_channel(wide(sim, sim.url, tmp_path), hub)
+        env(monkeypatch)
+        sim.latency = LATENCY
+        start = time.monotonic()
+        receipt = channel.publish(channel.render(hub.update("long")), "stormhub-fast")
+        took = time.monotonic() - start
+        channel.close()
+    assert [r.method for r in sim.received] == ["POST"] * 6  # the token, five posts
+    # Token then the posts at once: 0.6 s; one location after another: 1.8 s.
+    assert took < 1.3, took
+    where = {p.location: p.name for p in sim.live()}
+    assert receipt.ids == tuple(where[location] for location in FIVE.values())
+
+
+def test_at_most_eight_locations_at_once_and_the_receipt_keeps_config_order(
+    hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    locations = {f"site-{n:02d}": str(4200000000000000000 + n) for n in range(10)}
+    first = locations["site-00"]
+    sim = new_sim()
+    original = sim.handle
+    lock = threading.Lock()
+    active, peak = 0, 0
+
+    def handle(request: Received) -> Any:
+        nonlocal active, peak
+        if request.path == "/token":
+            return original(request)
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        time.sleep(0.6 if first in request.path else 0.2)  # the first location answers last
+        with lock:
+            active -= 1
+        return original(request)
+
+    sim.handle = handle  # type: ignore[method-assign]
+    with Simulator([sim]):
+        channel = make_channel(wide(sim, sim.url, tmp_path, locations), hub)
+        env(monkeypatch)
+        receipt = channel.publish(channel.render(hub.update("long")), "stormhub-ten")
+        channel.close()
+    assert 4 <= peak <= 8  # eight at once, not ten (when the machine keeps up)
+    assert sim.live()[-1].location == first  # made last, yet first in the receipt
+    where = {p.location: p.name for p in sim.live()}
+    assert receipt.ids == tuple(where[location] for location in locations.values())
+    assert receipt.remote_id == where[first] and first in (receipt.url or "")
+
+
+def test_special_hours_are_read_and_written_at_every_location_at_once(
+    hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = new_sim()
+    with Simulator([sim]):
+        channel = make_channel(wide(sim, sim.url, tmp_path), hub)
+        assert isinstance(channel, GbpChannel)
+        env(monkeypatch)
+        for location in FIVE.values():
+            sim.locations[location].special = [STALE]  # each location has something to write
+        sim.latency = LATENCY
+        start = time.monotonic()
+        notes = channel.sync_closures(load_hub(ROOT).closures, NOW)
+        took = time.monotonic() - start
+        channel.close()
+    assert [n.text.split(":")[0] for n in notes] == list(FIVE) and all(n.ok for n in notes)
+    assert sorted(r.method for r in sim.received) == ["GET"] * 5 + ["PATCH"] * 5 + ["POST"]
+    # Token, then each location's GET and PATCH beside the others': 0.9 s; one location
+    # after another: 3.3 s.
+    assert took < 2.0, took
+
+
+def test_the_fan_out_posts_beside_the_sync_with_one_token(
+    make_hub: HubFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = load_hub(make_hub()).model_copy(update={"closures": load_hub(ROOT).closures})
+    sim = new_sim()
+    with Simulator([sim]):
+        config = wide(sim, sim.url, tmp_path)
+        env(monkeypatch)
+        for location in FIVE.values():
+            sim.locations[location].special = [STALE]
+        sim.latency = LATENCY
+        done: dict[str, float] = {}
+
+        def progress(outcome: Outcome) -> None:
+            done.setdefault(outcome.update_id, time.monotonic() - start)
+
+        fanout = Fanout(hub, [config], tmp_path / "ledger.sqlite", policy=FAST,
+                        factory=make_channel, now=NOW, progress=progress)  # fmt: skip
+        start = time.monotonic()
+        report = fanout.run()
+    assert not report.failed, report.failed
+    assert [o.status for o in report.outcomes] == ["posted"]
+    assert len(report.notes) == 5 and len(sim.posts) == 5
+    assert len([r for r in sim.received if r.path == "/token"]) == 1  # shared, not one each
+    # Token and posts: 0.6 s; the sync (GET, PATCH) runs beside, not before, the posts.
+    assert done["2026-11-27-0615-ed-open"] < 1.5, done  # was 3.3 s, one after another
+    assert len([r for r in sim.received if r.method == "PATCH"]) == 5
+
+
 # --- through the fan-out --------------------------------------------------------------------
+
+
+def test_a_lost_answer_is_retried_without_a_second_post_there(
+    make_hub: HubFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = load_hub(make_hub())
+    sim = new_sim()
+    with Simulator([sim]):
+        config, _ = make(sim.url, tmp_path)
+        config = config.but(timeout=0.5)
+        env(monkeypatch)
+        # Google makes Southpoint's post; its answer never arrives (a timeout).
+        lost = answer_at(sim, lambda r: r.method == "POST" and SOUTH in r.path, lose_after=0.8)
+        ledger = tmp_path / "ledger.sqlite"
+        report = Fanout(hub, [config], ledger, policy=FAST, factory=make_channel, now=NOW).run()
+    assert len(lost) == 1
+    assert [o.status for o in report.outcomes] == ["posted"], report.outcomes
+    assert sorted(p.location for p in sim.live()) == sorted([EAST, SOUTH])  # one each
+    api = [(r.method, EAST if EAST in r.path else SOUTH) for r in sim.received
+           if r.path != "/token"]  # fmt: skip
+    # The retry looked at Southpoint only (Eastside was done), found the post, made none.
+    assert sorted(api) == [("GET", SOUTH), ("POST", EAST), ("POST", SOUTH)]
+    with Ledger(ledger) as rows:
+        row = rows.get("2026-11-27-0615-ed-open", config.name)
+    assert row is not None and row.state == "delivered"
+    where = {p.location: p.name for p in sim.live()}
+    assert row.remote_ids == (where[EAST], where[SOUTH])
+
+
+def test_a_failed_delivery_is_found_next_run_and_only_the_missing_location_posted(
+    make_hub: HubFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = load_hub(make_hub())
+    sim = new_sim()
+    with Simulator([sim]):
+        config, _ = make(sim.url, tmp_path)
+        env(monkeypatch)
+        ledger = tmp_path / "ledger.sqlite"
+        # Southpoint is down for every attempt of the first run; Eastside takes the post.
+        answer_at(sim, lambda r: r.method == "POST" and SOUTH in r.path, UNAVAILABLE,
+                  times=FAST.attempts)  # fmt: skip
+        first = Fanout(hub, [config], ledger, policy=FAST, factory=make_channel, now=NOW).run()
+        assert [o.status for o in first.outcomes] == ["failed"]
+        assert "southpoint-urgent-care" in (first.outcomes[0].error or "")
+        assert [p.location for p in sim.live()] == [EAST]
+        sim.received.clear()
+        second = Fanout(hub, [config], ledger, policy=FAST, factory=make_channel, now=NOW).run()
+    assert [o.status for o in second.outcomes] == ["posted"]
+    api = [(r.method, EAST if EAST in r.path else SOUTH) for r in sim.received
+           if r.path != "/token"]  # fmt: skip
+    # find() (find_after_failure) saw Eastside's post; only Southpoint was posted to.
+    assert sorted(api) == [("GET", EAST), ("GET", SOUTH), ("POST", SOUTH)]
+    assert sorted(p.location for p in sim.live()) == sorted([EAST, SOUTH])
+    with Ledger(ledger) as rows:
+        row = rows.get("2026-11-27-0615-ed-open", config.name)
+    where = {p.location: p.name for p in sim.live()}
+    assert row is not None and row.remote_ids == (where[EAST], where[SOUTH])
 
 
 def test_fanout_posts_corrects_and_retracts_once_and_recovers_a_crash(

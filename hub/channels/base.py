@@ -422,10 +422,12 @@ class Channel(ABC, Generic[C]):
     def sync(self, now: dt.datetime) -> list[SyncNote]:
         """Bring what the platform keeps besides posts in line with the hub.
 
-        Called once per fan-out run, before the updates, on channels whose class sets
-        ``syncs``: e.g. Google Business Profile's special hours for closures. Must be
-        idempotent by content. A credentials problem raises :class:`PublishError`; a
-        failure at one place is a note with ``ok=False`` and the others go on.
+        Called once per fan-out run, in a thread of its own beside the updates' posts, on
+        channels whose class sets ``syncs``: e.g. Google Business Profile's special hours
+        for closures. Must be idempotent by content, and safe to run while the same
+        channel posts (share a token behind a lock). A credentials problem raises
+        :class:`PublishError`; a failure at one place is a note with ``ok=False`` and the
+        others go on.
         """
         return []
 

@@ -30,15 +30,28 @@ Corrections edit every location's post in place:
 field sent; FieldMask paths in lowerCamelCase). The image is not changed by an edit.
 Retractions delete (``DELETE .../localPosts/{id}``; 404, already gone, is success).
 
-Exactly once: the API has no idempotency key. Before posting at a location, its newest
-100 posts (``GET .../localPosts?pageSize=100``, the maximum page) are searched for one
-whose ``callToAction.url`` is the permalink (REJECTED ones do not count); found, it is
-used instead of posting again. Within a run, the locations done are kept per delivery key,
-so a retry after a failure at the third location posts only there. :meth:`find` does the
-same search for the fan-out's crash recovery and returns a receipt only when every
-location has the post. What remains: a post Google has not yet listed when the next
-attempt looks (the list is read right after a create, so only a crash in that instant),
-and a location with more than 100 newer posts.
+Exactly once: the API has no idempotency key. A first try (:meth:`~hub.channels.base.
+Channel.first_try`) posts at every location at once, without looking first: runs before
+this one are the fan-out's concern, which calls :meth:`find` first for a delivery a crash
+left claimed or that failed (``find_after_failure``: a delivery can fail after some
+locations have the post). :meth:`find` searches each location's newest 100 posts
+(``GET .../localPosts?pageSize=100``, the maximum page) for one whose
+``callToAction.url`` is the permalink (REJECTED ones do not count), returns a receipt
+when every location has it and otherwise remembers what it found, and which locations it
+could not search, for the publish that follows: that publish posts only where find()
+saw nothing, and looks first where it could not see. A retry within a run (an answer
+lost to a timeout may hide a post Google made) looks up, in the same way, only the
+locations not yet done: the locations done are kept per delivery key. A superseding
+update (:meth:`reply`) always looks first: find() cannot tell its post from an edit's.
+What remains: a post Google has not yet listed when the next attempt looks (the list is
+read right after a create, so only a crash in that instant), and a location with more
+than 100 newer posts.
+
+Requests: the token (one, behind a lock shared with :meth:`sync`), then every location
+at once (at most :data:`PARALLEL` requests in flight): a first post is the token and one
+``POST`` on its critical path, a retry a ``GET`` and a ``POST`` per location. Edits,
+deletes, find() and the special hours go to the locations in parallel too. A failure at
+one location is reported naming it; the others are still done, and remembered.
 
 Special hours: :meth:`GbpChannel.sync_closures` (see there) writes closures as closed
 days through the Business Information API v1:
@@ -77,9 +90,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import phonenumbers
@@ -107,8 +122,11 @@ PAGE_SIZE = 100  # localPosts.list: "The minimum is 1, and maximum page size is 
 HORIZON_DAYS = 14  # an open-ended closure is written this many days ahead, on every sync
 MAX_DAYS = 366  # no closure is written further ahead than this
 EDIT_MASK = "summary,callToAction"
+PARALLEL = 8  # requests in flight at once, one per location: well inside 300 a minute
 _CLIENT_ERRORS = ("invalid_client", "unauthorized_client")
 _DELAY = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")  # google.protobuf.Duration in JSON: "30s"
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class GbpChannel(HttpChannel[GbpConfig]):
@@ -122,6 +140,7 @@ class GbpChannel(HttpChannel[GbpConfig]):
     idempotent = False
     can_find = True  # each location's newest posts, by their callToAction url
     syncs = True  # closures as special hours, once per run (sync_closures)
+    find_after_failure = True  # a failure at one location leaves the posts at the others
 
     def __init__(self, config: GbpConfig, hub: Hub) -> None:
         super().__init__(config, hub)
@@ -130,6 +149,10 @@ class GbpChannel(HttpChannel[GbpConfig]):
         self.clock: Callable[[], float] = time.monotonic
         self._done: dict[str, dict[str, str]] = {}  # delivery key -> location key -> post
         self._found: dict[str, dict[str, str]] = {}  # permalink -> location key -> post
+        self._unsure: dict[str, set[str]] = {}  # permalink -> locations find() could not see
+        self._urls: dict[str, str] = {}  # post -> its searchUrl, as Google last sent it
+        self._token_lock = threading.Lock()  # sync and the posts share one token
+        self._token_refused: PublishError | None = None  # the token endpoint said no: fatal
 
     def length(self, text: str) -> int:
         return utf16_length(text)
@@ -187,8 +210,29 @@ class GbpChannel(HttpChannel[GbpConfig]):
     # --- auth --------------------------------------------------------------------------
 
     def _access_token(self) -> str:
-        if self._token is not None and self.clock() < self._expires:
-            return self._token
+        return self._token_for()[0]
+
+    def _token_for(self, stale: str | None = None) -> tuple[str, bool]:
+        """The access token and whether it was just issued; *stale* (met a 401) is replaced.
+
+        One request at a time: the sync thread and the locations' posts share the token.
+        A refusal that stops the channel is remembered, not asked again.
+        """
+        with self._token_lock:
+            if self._token_refused is not None:
+                raise self._token_refused
+            if stale is not None and self._token == stale:
+                self._token = None
+            if self._token is not None and self.clock() < self._expires:
+                return self._token, False
+            try:
+                return self._new_token(), True
+            except PublishError as exc:
+                if exc.fatal:
+                    self._token_refused = exc
+                raise
+
+    def _new_token(self) -> str:
         form = {
             "grant_type": "refresh_token",
             "client_id": self.credential("client_id", "the OAuth client id"),
@@ -263,17 +307,14 @@ class GbpChannel(HttpChannel[GbpConfig]):
 
     def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """An API request with the access token; a 401 gets one new token and one retry."""
-        for attempt in (1, 2):
-            fresh = self._token is None or self.clock() >= self._expires
-            token = self._access_token()
-            headers = {"Authorization": f"Bearer {token}"}
-            try:
-                return self.request(method, url, headers=headers, **kwargs)
-            except PublishError as exc:
-                if exc.status != 401 or fresh or attempt == 2:
-                    raise
-                self._token = None  # revoked or expired early: one new token, one retry
-        raise AssertionError("unreachable")
+        token, fresh = self._token_for()
+        try:
+            return self.request(method, url, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+        except PublishError as exc:
+            if exc.status != 401 or fresh:
+                raise
+        token, _ = self._token_for(stale=token)  # revoked or expired early
+        return self.request(method, url, headers={"Authorization": f"Bearer {token}"}, **kwargs)
 
     # --- errors ------------------------------------------------------------------------
 
@@ -344,7 +385,7 @@ class GbpChannel(HttpChannel[GbpConfig]):
 
     # --- posts -------------------------------------------------------------------------
 
-    def _existing(self, location: str, link: str) -> str | None:
+    def _existing(self, location: str, link: str) -> dict[str, Any] | None:
         """The oldest post in *location*'s newest 100 whose button opens *link*."""
         response = self._call("GET", self._posts_url(location), params={"pageSize": PAGE_SIZE})
         posts = _json(response).get("localPosts") or []
@@ -357,10 +398,9 @@ class GbpChannel(HttpChannel[GbpConfig]):
         ]
         if not matches:
             return None
-        first = min(matches, key=lambda p: str(p.get("createTime") or ""))
-        return str(first["name"])
+        return min(matches, key=lambda p: str(p.get("createTime") or ""))
 
-    def _create(self, key: str, location: str, post: Post) -> dict[str, Any]:
+    def _create(self, location: str, post: Post) -> dict[str, Any]:
         made = _json(self._call("POST", self._posts_url(location), json=self._body(post)))
         if made.get("state") == "REJECTED":
             raise PublishError(
@@ -371,27 +411,53 @@ class GbpChannel(HttpChannel[GbpConfig]):
             )
         return made
 
+    def _seen(self, entity: dict[str, Any]) -> str:
+        """A LocalPost's name, its ``searchUrl`` kept for the receipt."""
+        name = str(entity["name"])
+        if entity.get("searchUrl"):
+            self._urls[name] = str(entity["searchUrl"])
+        return name
+
     def publish(self, post: Post, key: str) -> Receipt:
+        """Post at every location at once; only a retry looks for posts made already."""
+        return self._publish(post, key, look=not self.first_try(key))
+
+    def reply(self, receipt: Receipt, post: Post, key: str) -> Receipt:
+        """A superseding update: a new post, looked for first even on a first try.
+
+        The fan-out's :meth:`find` after a crash or a failure sees a correction's post
+        (an edit's is one too) and does not look, so this is the only look there is.
+        """
+        return self._publish(post, key, look=True)
+
+    def _publish(self, post: Post, key: str, *, look: bool) -> Receipt:
         done = self._done.setdefault(key, {})
         done.update(self._found.pop(post.link, {}))
-        first: dict[str, Any] | None = None
-        for name, location in self.config.locations.items():
-            if name in done:
-                continue
-            try:
+        unsure = self._unsure.pop(post.link, set())
+        todo = [(k, loc) for k, loc in self.config.locations.items() if k not in done]
+
+        def place(item: tuple[str, str]) -> dict[str, Any]:
+            name, location = item
+            if look or name in unsure:
                 existing = self._existing(location, post.link)
                 if existing is not None:
-                    done[name] = existing
-                    continue
-                made = self._create(name, location, post)
-            except PublishError as exc:
-                raise self._at(name, exc) from None
-            done[name] = str(made["name"])
-            first = first or made
+                    return existing
+            return self._create(location, post)
+
+        if todo:
+            self._access_token()  # once, before the locations need it at the same moment
+        failed: list[tuple[str, PublishError]] = []
+        for (name, _), result in zip(todo, _each(todo, place), strict=True):
+            if isinstance(result, PublishError):
+                failed.append((name, result))
+            else:
+                done[name] = self._seen(result)
+        if failed:  # the locations done are kept: the retry goes only to the others
+            raise self._at(*_worst(failed))
         self._done.pop(key, None)
         names = tuple(done[name] for name in self.config.locations)
-        url = first.get("searchUrl") if first and first["name"] == names[0] else None
-        return Receipt(remote_id=names[0], url=url or self._search_url(names[0]), ids=names)
+        url = self._urls.get(names[0]) or self._search_url(names[0])
+        return Receipt(remote_id=names[0], url=url, ids=names)
 
     def _search_url(self, name: str) -> str | None:
         """A post's ``searchUrl``, read back (for a post made by an earlier attempt)."""
@@ -401,46 +467,76 @@ class GbpChannel(HttpChannel[GbpConfig]):
             return None
 
     def edit(self, receipt: Receipt, post: Post) -> Receipt:
-        url = None
-        for name in receipt.ids or (receipt.remote_id,):
-            body = self._body(post)
-            answer = _json(
-                self._call(
-                    "PATCH",
-                    f"{self.api}/v4/{name}",
-                    params={"updateMask": EDIT_MASK},
-                    json={"summary": body["summary"], "callToAction": body["callToAction"]},
-                )
-            )
-            url = url or answer.get("searchUrl")
-        return Receipt(remote_id=receipt.remote_id, url=url or receipt.url, ids=receipt.ids)
+        body = self._body(post)
+        change = {"summary": body["summary"], "callToAction": body["callToAction"]}
+
+        def patch(name: str) -> dict[str, Any]:
+            url = f"{self.api}/v4/{name}"
+            return _json(self._call("PATCH", url, params={"updateMask": EDIT_MASK}, json=change))
+
+        names = list(receipt.ids or (receipt.remote_id,))
+        self._access_token()
+        answers = _each(names, patch)
+        failed = [
+            (name, a) for name, a in zip(names, answers, strict=True) if isinstance(a, PublishError)
+        ]
+        if failed:
+            raise _worst(failed)[1]  # an edit is simply made again: all of them
+        urls = [a.get("searchUrl") for a in answers if not isinstance(a, PublishError)]
+        return Receipt(remote_id=receipt.remote_id, url=urls[0] or receipt.url, ids=receipt.ids)
 
     def delete(self, receipt: Receipt) -> None:
-        for name in receipt.ids or (receipt.remote_id,):
+        def remove(name: str) -> None:
             try:
                 self._call("DELETE", f"{self.api}/v4/{name}")
             except PublishError as exc:
                 if exc.status != 404:  # already gone is what we wanted
                     raise
 
-    def find(self, post: Post) -> Receipt | None:
-        """The update's post at every location, or None (remembering the ones found).
+        names = list(receipt.ids or (receipt.remote_id,))
+        self._access_token()
+        results = zip(names, _each(names, remove), strict=True)
+        failed = [(name, r) for name, r in results if isinstance(r, PublishError)]
+        if failed:
+            raise _worst(failed)[1]
 
-        Only for a first post: an edit or a delete is simply repeated after a crash.
+    def find(self, post: Post) -> Receipt | None:
+        """The update's post at every location, or None (remembering what it saw).
+
+        Only for a first post: an edit or a delete is simply repeated after a crash. The
+        posts found and the locations it could not search (an error, raised after) are
+        kept for the publish that follows, which posts only where no post was seen and
+        looks again where it could not see.
         """
         if post.extra.get("kind", "post") != "post":
             return None
+        places = list(self.config.locations.items())
+        self._unsure[post.link] = {name for name, _ in places}  # until each is searched
+        self._access_token()
+
+        def search(item: tuple[str, str]) -> dict[str, Any] | None:
+            return self._existing(item[1], post.link)
+
         found: dict[str, str] = {}
-        for name, location in self.config.locations.items():
-            existing = self._existing(location, post.link)
-            if existing is not None:
-                found[name] = existing
-        if len(found) < len(self.config.locations):
-            if found:
-                self._found[post.link] = found
+        failed: list[tuple[str, PublishError]] = []
+        for (name, _), result in zip(places, _each(places, search), strict=True):
+            if isinstance(result, PublishError):
+                failed.append((name, result))
+                continue
+            self._unsure[post.link].discard(name)
+            if result is not None:
+                found[name] = self._seen(result)
+        if not self._unsure[post.link]:
+            del self._unsure[post.link]
+        self._found[post.link] = found
+        if failed:
+            raise self._at(*_worst(failed))
+        if len(found) < len(places):
             return None
+        del self._found[post.link]
         names = tuple(found[name] for name in self.config.locations)
-        return Receipt(remote_id=names[0], url=self._search_url(names[0]), ids=names)
+        url = self._urls.get(names[0]) or self._search_url(names[0])
+        return Receipt(remote_id=names[0], url=url, ids=names)
 
     # --- special hours -----------------------------------------------------------------
 
@@ -471,8 +567,9 @@ class GbpChannel(HttpChannel[GbpConfig]):
           fan-out is safe.
 
         Locations no closure names are not touched (a closure deleted from closures.yaml
-        leaves its days: set ``status: open`` to end it). Errors at one location are a
-        line and the others go on; credentials errors raise.
+        leaves its days: set ``status: open`` to end it). The locations are read and
+        written in parallel. Errors at one location are a line and the others go on;
+        credentials errors raise.
         """
         zone = self.hub.info.zone
         today = now.astimezone(zone).date()
@@ -480,20 +577,35 @@ class GbpChannel(HttpChannel[GbpConfig]):
         for closure in closures:
             if closure.location in self.config.locations:
                 named.setdefault(closure.location, []).append(closure)
-        lines: list[SyncNote] = []
-        for key, location in self.config.locations.items():
-            if key not in named:
-                continue
+        places = [(key, loc) for key, loc in self.config.locations.items() if key in named]
+        if not places:
+            return []
+        try:
+            self._access_token()  # once, before the locations need it at the same moment
+        except PublishError as exc:
+            if exc.fatal:
+                raise
+            # else each location tries again and says so in its note
+
+        def write(place: tuple[str, str]) -> str:
+            key, location = place
             wanted = sorted({d for c in named[key] for d in closed_days(c, zone, today)})
             first = min(c.from_.astimezone(zone).date() for c in named[key])
             ends = [c.until.astimezone(zone).date() for c in named[key] if c.until is not None]
             last = max([today + dt.timedelta(days=HORIZON_DAYS - 1), *ends])
-            try:
-                lines.append(SyncNote(self._sync(key, location, wanted, first, last, today)))
-            except PublishError as exc:
-                if exc.fatal:
-                    raise self._at(key, exc) from None
-                lines.append(SyncNote(f"{key}: special hours not updated: {exc}", ok=False))
+            return self._sync(key, location, wanted, first, last, today)
+
+        lines: list[SyncNote] = []
+        fatal: list[tuple[str, PublishError]] = []
+        for (key, _), result in zip(places, _each(places, write), strict=True):
+            if not isinstance(result, PublishError):
+                lines.append(SyncNote(result))
+            elif result.fatal:
+                fatal.append((key, result))
+            else:
+                lines.append(SyncNote(f"{key}: special hours not updated: {result}", ok=False))
+        if fatal:
+            raise self._at(*fatal[0])
         return lines
 
     def _sync(
@@ -531,6 +643,35 @@ class GbpChannel(HttpChannel[GbpConfig]):
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _each(items: list[T], work: Callable[[T], R]) -> list[R | PublishError]:
+    """*work* on every item, :data:`PARALLEL` at most at once: results or errors, in order.
+
+    Every item is finished before this returns, so no request is left in flight with
+    its answer unrecorded.
+    """
+
+    def run(item: T) -> R | PublishError:
+        try:
+            return work(item)
+        except PublishError as exc:
+            return exc
+
+    if len(items) < 2:
+        return [run(item) for item in items]
+    with ThreadPoolExecutor(
+        max_workers=min(PARALLEL, len(items)), thread_name_prefix="gbp"
+    ) as pool:
+        return list(pool.map(run, items))
+
+
+def _worst(failed: list[tuple[str, PublishError]]) -> tuple[str, PublishError]:
+    """Which failure to report, the first in config order among equals.
+
+    One that stops the channel, else a permanent one, else the longest wait asked for.
+    """
+    return min(failed, key=lambda f: (not f[1].fatal, f[1].transient, -(f[1].retry_after or 0)))
 
 
 def without_phone_numbers(text: str, country: str) -> str:

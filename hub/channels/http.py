@@ -11,6 +11,7 @@ included (Telegram's bot token and the webhooks' signatures live in the URL).
 from __future__ import annotations
 
 import logging
+import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
@@ -35,18 +36,20 @@ class HttpChannel(Channel[C]):
     def __init__(self, config: C, hub: Hub) -> None:
         super().__init__(config, hub)
         self._http: httpx.Client | None = None
+        self._http_lock = threading.Lock()  # a sync() thread and the posts share the client
 
     # --- requests --------------------------------------------------------------------
 
     @property
     def http(self) -> httpx.Client:
-        if self._http is None:
-            self._http = httpx.Client(
-                timeout=self.config.timeout,
-                headers={"User-Agent": f"stormhub/{__version__}"},
-                follow_redirects=False,
-            )
-        return self._http
+        with self._http_lock:  # one client, whichever thread asks first
+            if self._http is None:
+                self._http = httpx.Client(
+                    timeout=self.config.timeout,
+                    headers={"User-Agent": f"stormhub/{__version__}"},
+                    follow_redirects=False,
+                )
+            return self._http
 
     def request(
         self, method: str, url: str, *, ok: tuple[int, ...] = (), **kwargs: Any

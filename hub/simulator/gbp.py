@@ -39,6 +39,10 @@ A summary with a phone number in it makes a post whose ``state`` is ``REJECTED``
 guidance warns of; the review is instant here. Images are not fetched: ``sourceUrl`` is
 kept and a ``googleUrl`` made up.
 
+Requests are served in parallel (the adapter posts to its locations at once): each waits
+out :attr:`~hub.simulator.core.PlatformSim.latency` on its own, and only the state change
+is one at a time.
+
 Credentials: any client id, secret and refresh token are accepted unless
 :attr:`GbpSim.token` (the refresh token), :attr:`client_id` or :attr:`client_secret` is
 set; :meth:`GbpSim.revoke` makes the refresh token ``invalid_grant`` and ends its access
@@ -261,6 +265,11 @@ class GbpSim(PlatformSim):
     # --- dispatch ----------------------------------------------------------------------
 
     def handle(self, request: Received) -> Response:
+        # One request at a time on the state; the latency and faults, before this, overlap.
+        with self.lock:
+            return self._handle(request)
+
+    def _handle(self, request: Received) -> Response:
         if request.path == "/token":
             if request.method != "POST":
                 return json_response(405, {"error": "method_not_allowed"})
