@@ -126,32 +126,51 @@ def test_the_caption_keeps_instagrams_limits_and_the_permalink(
 # --- the calls on the wire --------------------------------------------------------------
 
 
-def test_publish_is_container_poll_publish_permalink(rig: Rig) -> None:
-    rig.sim.processing_seconds = 0.3
+def test_publish_is_container_publish_permalink(rig: Rig) -> None:
     post = short(rig)
     receipt = rig.channel.publish(post, "stormhub-1")
-    paths = [(r.method, r.path) for r in rig.sim.received]
-    container = rig.calls("POST", "/media")[0]
-    assert paths[0] == ("POST", f"/{GRAPH_VERSION}/{USER}/media")
+    [container_id] = list(rig.sim.containers)
+    # The container is ready at once, as image containers usually are: no status poll.
+    assert [(r.method, r.path) for r in rig.sim.received] == [
+        ("POST", f"/{GRAPH_VERSION}/{USER}/media"),
+        ("POST", f"/{GRAPH_VERSION}/{USER}/media_publish"),
+        ("GET", f"/{GRAPH_VERSION}/{receipt.remote_id}"),
+    ]
+    container, publish, permalink = rig.sim.received
     assert container.form == {
         "image_url": [post.image],
         "caption": [post.text],
         "alt_text": [post.alt],
     }
-    [container_id] = list(rig.sim.containers)
-    polls = [r for r in rig.sim.received if r.path == f"/{GRAPH_VERSION}/{container_id}"]
-    assert len(polls) >= 2  # IN_PROGRESS at least once, then FINISHED
-    assert all(r.query == {"fields": ["status_code,status"]} for r in polls)
-    [publish] = rig.calls("POST", "/media_publish")
-    assert publish.path == f"/{GRAPH_VERSION}/{USER}/media_publish"
     assert publish.form == {"creation_id": [container_id]}
-    assert paths[-1] == ("GET", f"/{GRAPH_VERSION}/{receipt.remote_id}")
-    assert rig.sim.received[-1].query == {"fields": ["permalink"]}
+    assert permalink.query == {"fields": ["permalink"]}
     media = rig.sim.media[receipt.remote_id]
     assert receipt.url == f"https://www.instagram.com/p/{media.shortcode}/"
     assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in rig.sim.received)
     assert all(TOKEN not in r.path and "access_token" not in r.query for r in rig.sim.received)
     assert rig.sim.describe() == [f"WARNING: Emergency Department open [image: {post.alt}]"]
+
+
+def test_a_container_not_ready_is_polled_then_published(rig: Rig) -> None:
+    rig.sim.not_ready_polls = 2
+    post = short(rig)
+    receipt = rig.channel.publish(post, "stormhub-2")
+    [container_id] = list(rig.sim.containers)
+    status_read = ("GET", f"/{GRAPH_VERSION}/{container_id}")
+    publish = ("POST", f"/{GRAPH_VERSION}/{USER}/media_publish")
+    assert [(r.method, r.path) for r in rig.sim.received] == [
+        ("POST", f"/{GRAPH_VERSION}/{USER}/media"),
+        publish,  # 9007 / 2207027: not ready
+        status_read,  # IN_PROGRESS
+        status_read,  # IN_PROGRESS
+        status_read,  # FINISHED
+        publish,
+        ("GET", f"/{GRAPH_VERSION}/{receipt.remote_id}"),
+    ]
+    polls = [r for r in rig.sim.received if r.path == f"/{GRAPH_VERSION}/{container_id}"]
+    assert all(r.query == {"fields": ["status_code,status"]} for r in polls)
+    assert [m.id for m in rig.sim.live()] == [receipt.remote_id]
+    assert rig.sim.media[receipt.remote_id].caption == post.text
 
 
 def test_a_slow_container_is_a_transient_error_and_the_retry_reuses_it(rig: Rig) -> None:
@@ -160,11 +179,36 @@ def test_a_slow_container_is_a_transient_error_and_the_retry_reuses_it(rig: Rig)
     with pytest.raises(PublishError) as caught:
         rig.channel.publish(post, "stormhub-slow")
     assert caught.value.transient and "still processing" in str(caught.value)
+    assert len(rig.calls("POST", "/media_publish")) == 1  # refused: not ready
     [container] = rig.sim.containers.values()
     container.ready_at = 0  # processing done
+    rig.sim.received.clear()
     receipt = rig.channel.publish(post, "stormhub-slow")
-    assert len(rig.calls("POST", "/media")) == 1  # no second container
+    # The retry reads the remembered container's status, then publishes it.
+    assert [(r.method, r.path) for r in rig.sim.received] == [
+        ("GET", f"/{GRAPH_VERSION}/{container.id}"),
+        ("POST", f"/{GRAPH_VERSION}/{USER}/media_publish"),
+        ("GET", f"/{GRAPH_VERSION}/{receipt.remote_id}"),
+    ]
+    assert rig.sim.containers == {container.id: container}  # no second container
     assert rig.sim.media[receipt.remote_id].caption == post.text
+
+
+def test_a_container_still_not_ready_after_the_poll_is_retried_not_remade(rig: Rig) -> None:
+    rig.sim.not_ready_polls = 1
+    post = short(rig)
+    # Status says FINISHED but media_publish still says not ready (Meta's two views lag).
+    # Container, publish (9007), IN_PROGRESS, FINISHED: as simulated; then a 9007 again.
+    lag = {"error": {"message": "Media ID is not available", "type": "OAuthException",
+                     "code": 9007, "error_subcode": 2207027}}  # fmt: skip
+    rig.sim.inject(*[Fault("delay")] * 4, status(400, lag))
+    with pytest.raises(PublishError) as caught:
+        rig.channel.publish(post, "stormhub-lag")
+    assert caught.value.transient and caught.value.retry_after == 5.0
+    assert "still processing" in str(caught.value) and "2207027" in str(caught.value)
+    receipt = rig.channel.publish(post, "stormhub-lag")
+    assert len(rig.calls("POST", "/media")) == 1 and len(rig.sim.live()) == 1
+    assert rig.sim.live()[0].id == receipt.remote_id
 
 
 def test_a_lost_publish_answer_is_found_not_published_twice(
@@ -183,9 +227,15 @@ def test_a_lost_publish_answer_is_found_not_published_twice(
     with pytest.raises(PublishError):
         rig.channel.publish(post, "stormhub-lost")
     monkeypatch.setattr(rig.channel, "request", request)
+    [container] = rig.sim.containers
+    rig.sim.received.clear()
     receipt = rig.channel.publish(post, "stormhub-lost")
     assert len(rig.sim.live()) == 1 and receipt.remote_id in rig.sim.media
-    assert len(rig.calls("POST", "/media_publish")) == 1
+    # The retry sees the container PUBLISHED and looks the post up: no second publish.
+    assert [(r.method, r.path) for r in rig.sim.received] == [
+        ("GET", f"/{GRAPH_VERSION}/{container}"),
+        ("GET", f"/{GRAPH_VERSION}/{USER}/media"),
+    ]
     assert receipt.url and receipt.url.startswith("https://www.instagram.com/p/")
 
 
@@ -446,6 +496,28 @@ def _call(sim: InstagramSim, method: str, path: str, body: bytes | None = None) 
         return answer
 
 
+def test_the_simulator_models_a_container_not_ready_for_some_status_reads() -> None:
+    sim = InstagramSim(token=TOKEN, user_id=USER)
+    with Simulator([sim]):
+        image = b"image_url=https%3A%2F%2Fhub.example.org%2Fcards%2Fa.jpg&caption=Hi"
+        _, _, ready = _call(sim, "POST", f"/v24.0/{USER}/media", image)
+        _, _, state = _call(sim, "GET", f"/v24.0/{ready['id']}?fields=status_code")
+        assert state["status_code"] == "FINISHED"  # by default: ready at once
+        sim.not_ready_polls = 2
+        _, _, made = _call(sim, "POST", f"/v24.0/{USER}/media", image)
+        body = f"creation_id={made['id']}".encode()
+        seen = []
+        for _ in range(2):  # not ready, for publishing or to read, for two status reads
+            code, _, early = _call(sim, "POST", f"/v24.0/{USER}/media_publish", body)
+            assert code == 400 and early["error"]["error_subcode"] == 2207027
+            _, _, state = _call(sim, "GET", f"/v24.0/{made['id']}?fields=status_code")
+            seen.append(state["status_code"])
+        _, _, state = _call(sim, "GET", f"/v24.0/{made['id']}?fields=status_code")
+        assert [*seen, state["status_code"]] == ["IN_PROGRESS", "IN_PROGRESS", "FINISHED"]
+        code, _, media = _call(sim, "POST", f"/v24.0/{USER}/media_publish", body)
+        assert code == 200 and media["id"] in sim.media
+
+
 def test_the_simulator_speaks_the_content_publishing_api() -> None:
     sim = InstagramSim(token=TOKEN, user_id=USER)
     sim.processing_seconds = 60.0
@@ -459,7 +531,12 @@ def test_the_simulator_speaks_the_content_publishing_api() -> None:
         assert state == {"id": made["id"], "status_code": "IN_PROGRESS"}
         body = f"creation_id={made['id']}".encode()
         code, _, early = _call(sim, "POST", f"/v24.0/{USER}/media_publish", body)
-        assert early["error"]["code"] == 9007 and early["error"]["error_subcode"] == 2207027
+        assert code == 400 and early["error"]["code"] == 9007
+        assert early["error"]["error_subcode"] == 2207027
+        assert early["error"]["message"] == "Media ID is not available"
+        assert early["error"]["error_user_msg"] == (
+            "The media is not ready for publishing, please wait for a moment"
+        )
         sim.containers[made["id"]].ready_at = 0
         code, _, media = _call(sim, "POST", f"/v24.0/{USER}/media_publish", body)
         assert code == 200 and media["id"] in sim.media

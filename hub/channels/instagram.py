@@ -8,13 +8,16 @@ image), with :func:`hub.cards.card_alt` as its alt text. Publishing is three cal
 
 1. ``POST /{version}/{ig-user-id}/media`` with ``image_url``, ``caption`` and ``alt_text``
    (image posts only, added March 24, 2025) answers ``{"id": <container id>}``;
-2. ``GET /{version}/{container-id}?fields=status_code,status`` is polled, within the
-   channel's ``timeout``, until ``status_code`` is ``FINISHED`` (``IN_PROGRESS`` meanwhile;
-   ``ERROR`` is the image refused, permanent; ``EXPIRED``, a container not published in
-   24 hours, is made again);
-3. ``POST /{version}/{ig-user-id}/media_publish`` with ``creation_id`` answers
-   ``{"id": <media id>}``; ``GET /{version}/{media-id}?fields=permalink`` gives the
-   receipt's URL (if that read fails, the receipt has no URL rather than a second post).
+2. ``POST /{version}/{ig-user-id}/media_publish`` with ``creation_id``, right away, answers
+   ``{"id": <media id>}``. An image container is usually ready at once; one Meta is still
+   processing is refused with code 9007, subcode 2207027 ("Media ID is not available",
+   user message "The media is not ready for publishing, please wait for a moment"), and
+   only then is ``GET /{version}/{container-id}?fields=status_code,status`` polled, within
+   the channel's ``timeout``, until ``status_code`` is ``FINISHED`` (``IN_PROGRESS``
+   meanwhile; ``ERROR`` is the image refused, permanent; ``EXPIRED``, a container not
+   published in 24 hours, is made again), and ``media_publish`` sent again;
+3. ``GET /{version}/{media-id}?fields=permalink`` gives the receipt's URL (if that read
+   fails, the receipt has no URL rather than a second post).
 
 The token goes in an ``Authorization: Bearer`` header, never in a URL.
 
@@ -44,9 +47,10 @@ post to the channel would be refused the same way; so the error is permanent and
 failed, and a later ``stormhub fanout`` posts them.
 
 Exactly-once: the Graph API has no idempotency key. A container made for a delivery is
-remembered by the delivery key, so a retry in the same run polls and publishes that
-container instead of making another; one whose ``status_code`` is already ``PUBLISHED``
-(the answer to ``media_publish`` was lost) is looked up with :meth:`find`. After a crash,
+remembered by the delivery key, so a retry in the same run reads that container's status
+first and publishes it (after waiting for it, if still ``IN_PROGRESS``) instead of making
+another; one whose ``status_code`` is already ``PUBLISHED`` (the answer to
+``media_publish`` was lost) is looked up with :meth:`find`. After a crash,
 :meth:`find` reads ``GET /{ig-user-id}/media?fields=id,caption,permalink,timestamp``
 (newest first) for a post whose caption is exactly this delivery's. The window left: a
 crash between publishing and recording, with 50 newer posts since; and a correction
@@ -82,6 +86,10 @@ MAX_ALT_TEXT = 1_000
 PAGE_SIZE = 50  # media read by find()
 HASHTAG = re.compile(r"(?<![\w&#])#(?=\w*[^\W\d])\w+")
 MENTION = re.compile(r"(?<![\w@.])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?")
+
+
+class NotReady(PublishError):
+    """``media_publish`` refused a container Meta is still processing (9007 / 2207027)."""
 
 
 def _keep(pattern: re.Pattern[str], text: str, limit: int) -> str:
@@ -183,10 +191,10 @@ class InstagramChannel(GraphChannel[InstagramConfig]):
                 fatal=True,
             )
         if subcode == 2207027:  # the container is not ready to publish yet
-            return PublishError(
-                f"Instagram had a temporary problem: {detail}; retrying",
+            return NotReady(
+                f"Instagram is still processing the image: {detail}; retrying",
                 transient=True,
-                retry_after=5.0 if subcode == 2207027 else None,
+                retry_after=5.0,
                 status=status,
                 fatal=False,
             )
@@ -196,7 +204,7 @@ class InstagramChannel(GraphChannel[InstagramConfig]):
 
     def publish(self, post: Post, key: str) -> Receipt:
         container = self._containers.get(key)
-        if container is not None:
+        if container is not None:  # a retry: what became of this delivery's container?
             code, _ = self._status(container)
             if code == "PUBLISHED":  # the answer to media_publish was lost
                 found = self.find(post)
@@ -211,15 +219,16 @@ class InstagramChannel(GraphChannel[InstagramConfig]):
             if code in ("EXPIRED", "ERROR"):
                 self._containers.pop(key, None)
                 container = None
+            elif code != "FINISHED":
+                self._wait(container, key)
         if container is None:
             container = self._create(post)
             self._containers[key] = container
-        self._wait(container, key)
-        published = self._call(
-            "POST",
-            f"{self.config.user_id}/media_publish",
-            data={"creation_id": container},
-        )
+        try:
+            published = self._publish(container)
+        except NotReady:  # still processing: wait for it, then once more
+            self._wait(container, key)
+            published = self._publish(container)
         self._containers.pop(key, None)
         media_id = str(published.get("id") or "")
         if not media_id:
@@ -246,6 +255,10 @@ class InstagramChannel(GraphChannel[InstagramConfig]):
                 transient=True,
             )
         return container
+
+    def _publish(self, container: str) -> Any:
+        data = {"creation_id": container}
+        return self._call("POST", f"{self.config.user_id}/media_publish", data=data)
 
     def _status(self, container: str) -> tuple[str, str]:
         answer = self._call("GET", container, params={"fields": "status_code,status"})

@@ -20,10 +20,15 @@ WordPress in ``tests/test_wordpress_real.py``)
   ``rest_post_invalid_id`` count as done.
 - Tags: the API takes term ids, so ``post_tags`` names are looked up once per run with
   ``GET /wp/v2/tags?search=<name>`` and missing ones made with ``POST /wp/v2/tags``
-  (a 400 ``term_exists`` carries the id of the tag that is already there). Making a tag
-  needs ``manage_categories`` (Editor); an Author can only use existing tags.
+  (a 400 ``term_exists`` carries the id of the tag that is already there), every name
+  at the same time, so that any number of tags costs one round trip (two when one is
+  made). Making a tag needs ``manage_categories`` (Editor); an Author can only use
+  existing tags.
 - A site with plain permalinks has no ``/wp-json/`` route: a 404 there that is not the
   API's JSON makes the channel use ``/?rest_route=/wp/v2/...`` instead, which always works.
+
+Requests for a first post: ``GET tags`` (one per tag, side by side; none after the
+run's first post) and ``POST posts``; with a missing tag, ``POST tags`` between them.
 
 The post
     ``title`` is the update's title (``Retracted: ...`` for a retraction notice, which is
@@ -46,33 +51,38 @@ Exactly once
     WordPress has no idempotency key. Each post gets a deterministic slug,
     ``<update id>-<8 hex of sha256(channel, update id)>``, which WordPress keeps as given
     when nothing else holds it (the hash makes a clash with a human's post unlikely; a
-    trashed post's slug gets ``__trashed`` appended, freeing it). :meth:`publish` first
-    looks the slug up (``GET /wp/v2/posts?slug=...&status=publish,future,draft,pending,
-    private&context=edit``) and edits the post it finds instead of making a second one,
-    so a retry after a lost answer, a timeout or a crash never posts twice.
-    :meth:`find` (``can_find``) answers the fan-out's recovery with the post only when
-    its marker carries the rendered revision, so a correction or retraction that did not
-    land is still made. What remains: two fan-outs racing on one delivery (the ledger's
-    claim prevents that), or an editor renaming the slug of a post whose delivery is still
-    unrecorded.
+    trashed post's slug gets ``__trashed`` appended, freeing it). A retry of
+    :meth:`publish` (not its first try in this run: the request before may have been
+    acted on, its answer lost) first looks the slug up (``GET /wp/v2/posts?slug=...&
+    status=publish,future,draft,pending,private&context=edit``) and edits the post it
+    finds instead of making a second one. Earlier runs are the fan-out's part: for a
+    delivery a crash left claimed, or that failed (``find_after_failure``: a timeout
+    may have been acted on), it calls :meth:`find` (the same lookup) before the first
+    try. :meth:`find` answers with the post only when its marker carries the rendered
+    revision, so a correction or retraction that did not land is still made; a post of
+    the update's older revision that it meets is handed to the :meth:`publish` of the
+    same revision that follows it, which brings that post up to date instead of making
+    a second one. What remains: two fan-outs racing on
+    one delivery (the ledger's claim prevents that), or an editor renaming the slug of a
+    post whose delivery is still unrecorded.
 
 Errors
     WordPress answers ``{"code", "message", "data": {"status"}}`` (WP_Error). 401 and
     403 are fatal and say what to fix, naming the variable and, for http sites, the
     https rule; so is the 400 ``rest_invalid_param`` "Status is forbidden." that the
-    slug lookup gets when WordPress sees no user (401 inside) or a Subscriber (403
-    inside): parameters are checked before permissions. ``incorrect_password`` and
-    ``invalid_username`` exist (``wp_authenticate_application_password``), but the
-    REST server looks for them (``rest_application_password_check_errors``, priority
-    90) before the user is looked up (``rest_cookie_check_errors``, 100), so a real
-    WordPress 6.1 answers a wrong Application Password as if nobody were logged in,
-    exactly like an ignored or stripped Authorization header; the message names every
-    cause. A 403 is the user's role (``rest_cannot_publish`` for a Contributor,
-    ``rest_cannot_create`` on tags for an Author). 429 and 5xx (maintenance mode is a
-    503 with ``Retry-After: 600``) are transient and honour ``Retry-After``; other
-    refusals are permanent, in WordPress's words (``rest_invalid_param`` with the
-    parameter's own message). WordPress core sends no rate-limit headers; a 429 comes
-    from a host or firewall in front of it.
+    slug lookup (of a retry, or :meth:`find`) gets when WordPress sees no user (401
+    inside) or a Subscriber (403 inside): parameters are checked before permissions.
+    ``incorrect_password`` and ``invalid_username`` exist
+    (``wp_authenticate_application_password``), but the REST server looks for them
+    (``rest_application_password_check_errors``, priority 90) before the user is looked
+    up (``rest_cookie_check_errors``, 100), so a real WordPress 6.1 answers a wrong
+    Application Password as if nobody were logged in, exactly like an ignored or
+    stripped Authorization header; the message names every cause. A 403 is the user's
+    role (``rest_cannot_publish`` for a Contributor, ``rest_cannot_create`` on tags for
+    an Author). 429 and 5xx (maintenance mode is a 503 with ``Retry-After: 600``) are
+    transient and honour ``Retry-After``; other refusals are permanent, in WordPress's
+    words (``rest_invalid_param`` with the parameter's own message). WordPress core
+    sends no rate-limit headers; a 429 comes from a host or firewall in front of it.
 
 Nothing connects, and no variable is read, before the first request: ``stormhub preview``
 builds channels only to render.
@@ -84,6 +94,7 @@ import datetime as dt
 import hashlib
 import html
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -106,6 +117,7 @@ _DASHES = re.compile(r"-+")  # kses turns "--" in a comment into "-" for most ro
 _NO_USER = "Status is forbidden."  # rest_forbidden_status, inside a 400 rest_invalid_param
 _BAD_LOGIN = ("invalid_username", "invalid_email")
 _NO_APP_PASSWORDS = ("application_passwords_disabled", "application_passwords_disabled_for_user")
+TAG_WORKERS = 4  # post_tags looked up at once; more would only queue at the site
 
 
 def marker(update_id: str, revision: str) -> str:
@@ -121,13 +133,16 @@ class WordPressChannel(HttpChannel[WordPressConfig]):
     supports_delete = True  # DELETE /wp/v2/posts/<id>: to the Trash
     supports_threads = False
     takes_images = True  # referenced at the hub's public URL
-    idempotent = False  # no idempotency key: publish looks the slug up first instead
+    idempotent = False  # no idempotency key: a retry looks the slug up first instead
     can_find = True  # by slug, checked against the marker's revision
+    find_after_failure = True  # a timed-out create may have been made: look before the next
 
     def __init__(self, config: WordPressConfig, hub: Hub) -> None:
         super().__init__(config, hub)
         self._plain_routes = False  # True: the site has no /wp-json/ (plain permalinks)
         self._tag_ids: dict[str, int] = {}
+        # What the last find() met: (slug, revision asked for, our post of an older one).
+        self._older: tuple[str, str, dict[str, Any]] | None = None
 
     def length(self, text: str) -> int:
         return len(text)  # WordPress counts nothing; code points, as PHP's mb_strlen
@@ -198,32 +213,29 @@ class WordPressChannel(HttpChannel[WordPressConfig]):
     def site(self) -> str:
         return str(self.config.url).rstrip("/")
 
-    def endpoint(self, route: str, params: dict[str, Any] | None = None) -> httpx.URL:
+    def endpoint(
+        self, route: str, params: dict[str, Any] | None = None, *, plain: bool | None = None
+    ) -> httpx.URL:
         """The URL of ``/wp/v2/<route>``: under /wp-json/, or ?rest_route= on plain sites."""
         query = dict(params or {})
-        if self._plain_routes:  # httpx replaces a URL's query with params: one dict
+        if self._plain_routes if plain is None else plain:
+            # httpx replaces a URL's query with params: one dict
             return httpx.URL(f"{self.site}/", params={"rest_route": f"/wp/v2/{route}", **query})
         return httpx.URL(f"{self.site}/wp-json/wp/v2/{route}", params=query)
 
     def call(self, method: str, route: str, *, ok: tuple[int, ...] = (), **kwargs: Any) -> Any:
         """One authenticated API call; its JSON, or a :class:`PublishError`."""
-        password = self.credential(
-            "app_password", "an Application Password of the WordPress user (Users > Profile)"
-        )
-        compact = re.sub(r"[^A-Za-z0-9]", "", password)
-        self.remember_secret(compact)  # WordPress ignores the spaces: scrub both forms
-        auth = httpx.BasicAuth(self.config.username, password)
+        auth = self._auth()
         params = kwargs.pop("params", None)
-        response = self.request(
-            method, str(self.endpoint(route, params)), ok=(404, *ok), auth=auth, **kwargs
-        )
-        if not self._plain_routes and not _from_api(response):
+        plain = self._plain_routes  # read once: tag lookups run side by side
+        url = str(self.endpoint(route, params, plain=plain))
+        response = self.request(method, url, ok=(404, *ok), auth=auth, **kwargs)
+        if not plain and not _from_api(response):
             # No /wp-json/ route (plain permalinks): a 404 page, or the home page behind a
             # server that sends every path to index.php. The same request by ?rest_route=.
             self._plain_routes = True
-            response = self.request(
-                method, str(self.endpoint(route, params)), ok=(404, *ok), auth=auth, **kwargs
-            )
+            url = str(self.endpoint(route, params, plain=True))
+            response = self.request(method, url, ok=(404, *ok), auth=auth, **kwargs)
         if response.status_code == 404 and 404 not in ok:
             raise self.error(response)
         try:
@@ -235,6 +247,14 @@ class WordPressChannel(HttpChannel[WordPressConfig]):
                 transient=True,
                 status=response.status_code,
             ) from None
+
+    def _auth(self) -> httpx.BasicAuth:
+        password = self.credential(
+            "app_password", "an Application Password of the WordPress user (Users > Profile)"
+        )
+        compact = re.sub(r"[^A-Za-z0-9]", "", password)
+        self.remember_secret(compact)  # WordPress ignores the spaces: scrub both forms
+        return httpx.BasicAuth(self.config.username, password)
 
     def error(self, response: httpx.Response) -> PublishError:
         status = response.status_code
@@ -331,13 +351,22 @@ class WordPressChannel(HttpChannel[WordPressConfig]):
     # --- tags --------------------------------------------------------------------------
 
     def tag_ids(self) -> list[int]:
-        """The ids of ``post_tags``, made when missing; looked up once per run."""
-        ids = []
-        for name in self.config.post_tags:
-            if name not in self._tag_ids:
-                self._tag_ids[name] = self._tag_id(name)
-            ids.append(self._tag_ids[name])
-        return ids
+        """The ids of ``post_tags``, made when missing; looked up once per run, all at once."""
+        missing = list(dict.fromkeys(n for n in self.config.post_tags if n not in self._tag_ids))
+        if len(missing) == 1:
+            self._tag_ids[missing[0]] = self._tag_id(missing[0])
+        elif missing:
+            # The password is read and the client opened here, not by several threads at once.
+            self._auth()
+            _ = self.http
+            with ThreadPoolExecutor(min(TAG_WORKERS, len(missing)), "wordpress-tags") as pool:
+                futures = {name: pool.submit(self._tag_id, name) for name in missing}
+            for name, future in futures.items():
+                if future.exception() is None:
+                    self._tag_ids[name] = future.result()
+            for future in futures.values():
+                future.result()  # the first failure, in post_tags order
+        return [self._tag_ids[name] for name in self.config.post_tags]
 
     def _tag_id(self, name: str) -> int:
         found = self.call("GET", "tags", params={"search": name, "per_page": 100})
@@ -386,7 +415,16 @@ class WordPressChannel(HttpChannel[WordPressConfig]):
         """Make the post, or bring up to date the one a lost answer or crash left."""
         slug = str(post.extra.get("slug") or self.slug(post.update_id))
         tags = self.tag_ids()
-        earlier = self._lookup(slug)
+        first = self.first_try(key)  # after the tags: a failure there sent no post
+        # A first try follows no request of this run; what earlier runs left, find() met
+        # just before (the fan-out calls it for a crashed or failed delivery).
+        older, self._older = self._older, None
+        if not first:
+            earlier = self._lookup(slug)
+        elif older is not None and older[:2] == (slug, post.revision):
+            earlier = older[2]
+        else:
+            earlier = None
         shown = _revision(earlier) if earlier is not None else None
         if earlier is not None and shown is not None and shown[0] == _revision_of(post)[0]:
             # This update's post, left by a lost answer or a crash: bring it up to date.
@@ -431,8 +469,13 @@ class WordPressChannel(HttpChannel[WordPressConfig]):
     def find(self, post: Post) -> Receipt | None:
         """The post of *post*'s update, if it already shows this very revision."""
         slug = str(post.extra.get("slug") or self.slug(post.update_id))
+        self._older = None
         earlier = self._lookup(slug)
-        if earlier is None or _revision(earlier) != _revision_of(post):
+        shown = _revision(earlier) if earlier is not None else None
+        if earlier is None or shown is None or shown[0] != _revision_of(post)[0]:
+            return None
+        if shown != _revision_of(post):
+            self._older = (slug, post.revision, earlier)  # the next publish() updates it
             return None
         return self._receipt(earlier)
 

@@ -2,9 +2,10 @@
 
 Answers what the ``instagram`` channel uses: ``POST /{version}/{ig-user-id}/media``
 (``image_url``, ``caption``, ``alt_text``) with ``{"id": <container>}``;
-``GET /{version}/{container-id}?fields=status_code,status`` (``IN_PROGRESS`` for
-:attr:`InstagramSim.processing_seconds`, then ``FINISHED``; ``EXPIRED`` 24 hours after it
-was made; ``PUBLISHED`` once published); ``POST /{version}/{ig-user-id}/media_publish``
+``GET /{version}/{container-id}?fields=status_code,status`` (``FINISHED`` at once, as
+Meta's image containers usually are; ``IN_PROGRESS`` meanwhile where a container is made
+not ready, see below; ``EXPIRED`` 24 hours after it was made; ``PUBLISHED`` once
+published); ``POST /{version}/{ig-user-id}/media_publish``
 (``creation_id``) with ``{"id": <media>}``; ``GET /{version}/{media-id}?fields=...``
 (``permalink``, ``caption``, ``timestamp``, ``alt_text``, ...); ``GET /{version}/
 {ig-user-id}/media`` (newest first, ``data`` and ``paging``); ``GET /{version}/
@@ -28,6 +29,11 @@ takes JPEG only. When its host is 127.0.0.1 the simulator fetches it, as Meta's 
 would, and checks that it is a JPEG whose aspect ratio is between 4:5 and 1.91:1, so a
 test can serve a built site on loopback and prove the card URL works; otherwise only the
 URL's shape is checked.
+
+A container that is not ready yet: :attr:`InstagramSim.processing_seconds` keeps every
+container made ``IN_PROGRESS`` for that long, and :attr:`InstagramSim.not_ready_polls`
+for its first that many status reads; either way ``media_publish`` answers 9007 /
+2207027 until it is ``FINISHED``.
 """
 
 from __future__ import annotations
@@ -62,6 +68,7 @@ class _Container:
     alt_text: str | None
     created: float
     ready_at: float
+    polls_left: int = 0  # status reads still answered IN_PROGRESS
     media_id: str | None = None
 
 
@@ -122,7 +129,8 @@ class InstagramSim(GraphSim):
     def __init__(self, *, token: str | None = None, user_id: str | None = None) -> None:
         super().__init__(token=token)
         self.user_id = user_id  # None: the account is whatever numeric id it is called by
-        self.processing_seconds = 0.05
+        self.processing_seconds = 0.0  # > 0: containers stay IN_PROGRESS this long
+        self.not_ready_polls = 0  # > 0: and for their first that many status reads
         self.publish_limit = 100
         self.deletes = True  # False: answer DELETE as an Instagram Login host does
         self.containers: dict[str, _Container] = {}
@@ -260,6 +268,7 @@ class InstagramSim(GraphSim):
             alt_text=params.get("alt_text") or None,
             created=now,
             ready_at=now + self.processing_seconds,
+            polls_left=self.not_ready_polls,
         )
         self.containers[container.id] = container
         return json_response(200, {"id": container.id})
@@ -270,10 +279,13 @@ class InstagramSim(GraphSim):
             return "PUBLISHED"
         if now - container.created >= CONTAINER_LIFETIME:
             return "EXPIRED"
-        return "FINISHED" if now >= container.ready_at else "IN_PROGRESS"
+        ready = now >= container.ready_at and container.polls_left <= 0
+        return "FINISHED" if ready else "IN_PROGRESS"
 
     def _container_fields(self, container: _Container, params: dict[str, str]) -> Response:
         status = self._status(container)
+        if container.polls_left > 0:
+            container.polls_left -= 1
         values = {
             "id": container.id,
             "status_code": status,
