@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
+import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from hub.channels import make_channel
 from hub.channels.base import PublishError
-from hub.channels.email import EmailChannel
+from hub.channels.email import EmailChannel, ehlo_name
 from hub.config import EmailConfig
 from hub.content import load_hub
 from hub.fanout import delivery_key
@@ -110,6 +111,47 @@ def test_a_delivered_message_has_both_parts_the_permalink_and_a_stable_id(
     assert _header(sim.messages[1], "Message-ID") == receipt.remote_id
     other = channel.publish(post, delivery_key(update.id, "other", "post"))
     assert other.remote_id != receipt.remote_id
+
+
+def test_ehlo_names_this_host_without_asking_dns(
+    channel: EmailChannel, sim: SmtpSim, hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_dns(name: str = "") -> str:
+        raise AssertionError("socket.getfqdn() asks DNS, which can take seconds")
+
+    monkeypatch.setattr(socket, "getfqdn", no_dns)
+    monkeypatch.setattr(socket, "gethostname", lambda: "vm")  # not qualified
+    channel.publish(channel.render(hub.updates[0]), "stormhub-ehlo-1")
+    monkeypatch.setattr(socket, "gethostname", lambda: "relay1.portalderhealth.example")
+    channel.publish(channel.render(hub.updates[0]), "stormhub-ehlo-2")
+    assert [d.helo for d in sim.delivered] == ["[127.0.0.1]", "relay1.portalderhealth.example"]
+
+
+def test_ehlo_gives_an_ipv6_address_literal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket, "gethostname", lambda: "localhost")
+    try:
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    except OSError:
+        pytest.skip("no IPv6 here")
+    with sock:
+        try:
+            sock.connect(("::1", 9))  # UDP: nothing is sent, the local address is set
+        except OSError:
+            pytest.skip("no IPv6 loopback here")
+        assert ehlo_name(sock) == "[IPv6:::1]"
+
+
+def test_a_message_waits_on_nothing_fixed(channel: EmailChannel, sim: SmtpSim, hub: Hub) -> None:
+    # A few ms each here. A fixed stall per connection (Nagle on the simulator's EHLO reply
+    # was 40 ms, a slow getfqdn() seconds) would make even the quickest of them slow.
+    post = channel.render(hub.updates[0])
+    took = []
+    for number in range(5):
+        started = time.perf_counter()
+        channel.publish(post, f"stormhub-quick-{number}")
+        took.append(time.perf_counter() - started)
+    assert min(took) < 0.03
+    assert len(sim.delivered) == 5
 
 
 def test_a_correction_threads_under_the_original(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -57,6 +58,13 @@ class Rig:
 
     def creates(self) -> list[Any]:
         return [r for r in self.sim.received if r.method == "POST"]
+
+    def lists(self) -> list[Any]:
+        return [r for r in self.sim.received if r.method == "GET"]
+
+    def texted(self) -> list[int]:
+        """How many messages each recipient holds, in config order."""
+        return [len(self.sim.to(r)) for r in RECIPIENTS]
 
 
 @pytest.fixture
@@ -320,7 +328,9 @@ def test_every_sample_update_fits_one_segment(sample_hub: Hub, tmp_path: Path) -
 def test_one_message_per_recipient_as_twilio_takes_it(rig: Rig, hub: Hub) -> None:
     post = rig.channel.render(hub.update("curly"))
     receipt = rig.channel.publish(post, "stormhub-one")
-    creates = rig.creates()
+    assert rig.lists() == []  # a first try looks nothing up
+    # Sent at once: they arrive in any order, each recipient once.
+    creates = sorted(rig.creates(), key=lambda r: RECIPIENTS.index(r.form["To"][0]))
     assert len(creates) == 3
     basic = base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
     for request, recipient in zip(creates, RECIPIENTS, strict=True):
@@ -335,7 +345,7 @@ def test_one_message_per_recipient_as_twilio_takes_it(rig: Rig, hub: Hub) -> Non
     assert all(len(s) == 34 and s.startswith("SM") for s in sids)
     lines = rig.sim.describe()
     assert len(lines) == 3 and all("Clinic's hours - Friday" in line for line in lines)
-    assert "+*******0142" in lines[0] and "+17575550142" not in "".join(lines)
+    assert "+*******0142" in "".join(lines) and "+17575550142" not in "".join(lines)
 
 
 def test_a_messaging_service_sends_instead_of_a_number(
@@ -346,12 +356,16 @@ def test_a_messaging_service_sends_instead_of_a_number(
     channel, _ = build(sim, hub, tmp_path, sender=None, messaging_service_sid=SERVICE)
     post = channel.render(hub.update("curly"))
     receipt = channel.publish(post, "stormhub-service")
-    form = {k: v[0] for k, v in sim.received[0].form.items()}
-    assert form == {"To": RECIPIENTS[0], "MessagingServiceSid": SERVICE, "Body": post.text}
+    forms = sorted(({k: v[0] for k, v in r.form.items()} for r in sim.received), key=str)
+    assert forms == [
+        {"To": number, "MessagingServiceSid": SERVICE, "Body": post.text}
+        for number in sorted(RECIPIENTS)
+    ]
     assert len(receipt.ids) == 3
     found = channel.find(post)  # filtered by To only: the service picked the sender
     assert found is not None and found.ids == receipt.ids
-    assert "From" not in sim.received[-1].query
+    lists = [r for r in sim.received if r.method == "GET"]
+    assert len(lists) == 3 and not any("From" in r.query for r in lists)
     channel.close()
 
 
@@ -377,18 +391,24 @@ def test_a_wrong_token_is_fatal_and_names_the_variables_not_the_secret(
     assert "TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN" in str(error)
     assert "20003: Authenticate" in str(error)
     assert "SECRET" not in str(error) and ACCOUNT_SID not in str(error)
-    assert len(sim.received) == 1  # the first recipient's request, no retry behind our back
+    # One request per recipient, all sent at once; no retry behind our back.
+    assert sorted(r.form["To"][0] for r in sim.received) == sorted(RECIPIENTS)
     channel.close()
 
 
 def test_429_with_retry_after_is_transient_and_waits(rig: Rig, hub: Hub) -> None:
     body = {"code": 20429, "message": "Too Many Requests", "more_info": "x", "status": 429}
     rig.sim.inject(status(429, body, **{"Retry-After": "12"}))
+    post = rig.channel.render(hub.updates[0])
     with pytest.raises(PublishError) as caught:
-        rig.channel.publish(rig.channel.render(hub.updates[0]), "stormhub-k")
+        rig.channel.publish(post, "stormhub-k")
+    # Read from the 429's own headers, not from a 201 answered beside it.
     assert caught.value.transient and caught.value.status == 429
     assert caught.value.retry_after == pytest.approx(12)
-    assert len(rig.sim.received) == 1  # requests did not retry the 429 itself
+    assert len(rig.sim.received) == 3  # requests did not retry the 429 itself
+    assert sorted(rig.texted()) == [0, 1, 1]
+    rig.channel.publish(post, "stormhub-k")  # a 429 is no lost answer: nothing to look up
+    assert rig.lists() == [] and rig.texted() == [1, 1, 1]
 
 
 def test_429_without_retry_after_leaves_the_wait_to_the_fanout(rig: Rig, hub: Hub) -> None:
@@ -489,11 +509,119 @@ def test_a_retry_after_a_failure_mid_list_sends_only_to_the_rest(rig: Rig, hub: 
     with pytest.raises(PublishError) as caught:
         rig.channel.publish(post, "stormhub-k")
     assert caught.value.transient and caught.value.status == 500
+    assert sorted(rig.texted()) == [0, 1, 1]  # the requests beside the 500 were kept
+    (failed,) = [r for r in RECIPIENTS if not rig.sim.to(r)]
     receipt = rig.channel.publish(post, "stormhub-k")
-    assert [len(rig.sim.to(r)) for r in RECIPIENTS] == [1, 1, 1]
-    assert [r.form["To"][0] for r in rig.creates()] == [*RECIPIENTS[:2], *RECIPIENTS[1:]]
+    assert rig.texted() == [1, 1, 1]
+    # A 500 may hide a message Twilio took: the retry looked for it, then sent it.
+    assert [r.query["To"][0] for r in rig.lists()] == [failed]
+    assert [r.form["To"][0] for r in rig.creates()[3:]] == [failed]
+    assert receipt.ids == tuple(m.sid for r in RECIPIENTS for m in rig.sim.to(r))
     assert rig.channel.publish(post, "stormhub-k") == receipt  # nothing sent again
-    assert len(rig.creates()) == 4
+    assert len(rig.creates()) == 4 and len(rig.lists()) == 1
+
+
+def test_a_lost_answer_is_looked_up_on_the_retry_not_texted_again(rig: Rig, hub: Hub) -> None:
+    post = rig.channel.render(hub.updates[0])
+    rig.sim.lost_answers = 1  # one message is sent, but its answer is a 500
+    with pytest.raises(PublishError) as caught:
+        rig.channel.publish(post, "stormhub-k")
+    assert caught.value.transient and caught.value.status == 500
+    assert rig.texted() == [1, 1, 1] and rig.lists() == []
+    receipt = rig.channel.publish(post, "stormhub-k")
+    assert rig.texted() == [1, 1, 1]  # found, not sent again
+    assert len(rig.lists()) == 1 and len(rig.creates()) == 3
+    assert receipt.ids == tuple(m.sid for r in RECIPIENTS for m in rig.sim.to(r))
+
+
+def test_a_failed_lookup_on_the_retry_sends_nothing(rig: Rig, hub: Hub) -> None:
+    post = rig.channel.render(hub.updates[0])
+    rig.sim.lost_answers = 1
+    with pytest.raises(PublishError):
+        rig.channel.publish(post, "stormhub-k")
+    rig.sim.inject(status(503, {"code": 20500, "message": "Unavailable"}))
+    with pytest.raises(PublishError) as caught:  # the lookup fails: still unsure, no text
+        rig.channel.publish(post, "stormhub-k")
+    assert caught.value.transient and caught.value.status == 503
+    assert len(rig.creates()) == 3 and rig.texted() == [1, 1, 1]
+    rig.channel.publish(post, "stormhub-k")
+    assert len(rig.creates()) == 3 and rig.texted() == [1, 1, 1]
+    assert len(rig.lists()) == 2
+
+
+# --- several at once -----------------------------------------------------------------------
+
+MANY = tuple(f"+1757555{n:04d}" for n in range(110, 130))  # 20 numbers
+
+
+def test_messages_go_out_at_once_at_most_eight_in_flight(
+    sim: TwilioSim, hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", AUTH_TOKEN)
+    channel, _ = build(sim, hub, tmp_path, recipients=MANY[:16])
+    sim.latency = 0.25  # per request: one after the other, 16 take 4 s
+    try:
+        started = time.perf_counter()
+        receipt = channel.publish(channel.render(hub.updates[0]), "stormhub-many")
+        took = time.perf_counter() - started
+    finally:
+        channel.close()
+    # 8 at a time: two rounds (0.5 s). All 16 at once would take one round (0.25 s).
+    assert 0.45 <= took < 2.0
+    assert [len(sim.to(r)) for r in MANY[:16]] == [1] * 16
+    assert receipt.ids == tuple(sim.to(r)[0].sid for r in MANY[:16])  # in config order
+
+
+def test_each_sending_thread_has_its_own_client(
+    sim: TwilioSim, hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # requests' Session is not thread-safe, and the last headers (Retry-After) are kept on
+    # the http client: a shared one could read a 429's wait from a 201 answered beside it.
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", AUTH_TOKEN)
+    channel, _ = build(sim, hub, tmp_path, recipients=MANY[:8])
+    sim.latency = 0.1  # all 8 busy at once
+    channel.publish(channel.render(hub.updates[0]), "stormhub-many")
+    transports = list(channel._transports)
+    channel.close()
+    assert len(transports) == 8 and len({id(t.session) for t in transports}) == 8
+    assert channel._transports == []  # closed, and forgotten
+
+
+def test_a_fatal_answer_stops_the_list_after_the_first_eight(
+    sim: TwilioSim, hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "wrong-token-0123456789")
+    channel, _ = build(sim, hub, tmp_path, recipients=MANY)
+    with pytest.raises(PublishError) as caught:
+        channel.publish(channel.render(hub.updates[0]), "stormhub-many")
+    channel.close()
+    assert caught.value.fatal and caught.value.status == 401
+    assert len(sim.received) == 8  # those already in flight; none started after the 401
+
+
+def test_refusals_and_failures_beside_each_other_in_a_long_list(
+    sim: TwilioSim, hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", AUTH_TOKEN)
+    channel, _ = build(sim, hub, tmp_path, recipients=MANY)
+    sim.unsubscribed.update(MANY[3::5])  # 4 replied STOP
+    sim.lost_answers = 2  # and, in the first 8 requests, a dropped connection and a 502
+    sim.inject(*[Fault("delay")] * 5, Fault("drop"), status(502, {"code": 20500}))
+    post = channel.render(hub.updates[0])
+    with pytest.raises(PublishError):
+        channel.publish(post, "stormhub-many")
+    receipt = channel.publish(post, "stormhub-many")  # looks the 4 unsure ones up first
+    channel.close()
+    texted = [len(sim.to(r)) for r in MANY]
+    assert texted == [0 if r in sim.unsubscribed else 1 for r in MANY]
+    methods = [r.method for r in sim.received]
+    # 8 at first; then the 4 unsure ones looked up, the 12 never tried and the 2 not found.
+    assert (methods.count("GET"), methods.count("POST")) == (4, 8 + 12 + 2)
+    assert receipt.ids == tuple(sim.to(r)[0].sid for r in MANY if r not in sim.unsubscribed)
 
 
 def test_find_matches_each_recipients_newest_messages_by_body(rig: Rig, hub: Hub) -> None:
@@ -562,16 +690,27 @@ def test_a_run_that_gave_up_mid_list_texts_only_the_rest_next_time(
     ledger = tmp_path / "ledger.sqlite"
     first = hub.updates[-1]  # the oldest: the first delivery of the run
     down = status(503, {"code": 20500, "message": "Internal Server Error", "status": 503})
-    # Recipient 1 gets it; then Twilio fails every attempt for recipient 2 and the run gives up.
-    rig.sim.inject(Fault("delay"), *[down] * FAST.attempts)
+    # One recipient gets it; Twilio fails the other two and, on each retry, the lookups of
+    # those two (a 503 may hide a message taken): the run gives up.
+    rig.sim.inject(Fault("delay"), *[down] * (2 * FAST.attempts))
     report = fanout(hub, rig.config, ledger)
     assert [(o.update_id, o.status) for o in report.failed] == [(first.id, "failed")]
-    assert len(rig.sim.to(RECIPIENTS[0])) == len(hub.updates)
-    assert len(rig.sim.to(RECIPIENTS[1])) == len(hub.updates) - 1
-    # The next run looks the failed delivery up first: recipient 1 is not texted again.
+    assert sorted(rig.texted()) == [len(hub.updates) - 1] * 2 + [len(hub.updates)]
+    # The next run looks the failed delivery up first: that recipient is not texted again.
     again = fanout(hub, rig.config, ledger)
     assert [(o.update_id, o.status) for o in again.outcomes] == [(first.id, "posted")]
-    assert [len(rig.sim.to(r)) for r in RECIPIENTS] == [len(hub.updates)] * 3
+    assert rig.texted() == [len(hub.updates)] * 3
+
+
+def test_fanout_texts_nobody_twice_through_a_lost_answer(
+    rig: Rig, hub: Hub, tmp_path: Path
+) -> None:
+    ledger = tmp_path / "ledger.sqlite"
+    rig.sim.lost_answers = 1
+    report = fanout(hub, rig.config, ledger)
+    assert not report.failed and len(report.outcomes) == len(hub.updates)
+    assert rig.texted() == [len(hub.updates)] * 3
+    assert len(rig.lists()) == 1  # only the retry of the lost answer looked anything up
 
 
 def test_fanout_corrects_and_retracts_with_new_messages(
@@ -641,7 +780,8 @@ def test_a_rejected_token_fails_the_channel_and_the_ledger_holds_no_secret(
     ledger = tmp_path / "ledger.sqlite"
     report = fanout(hub, config, ledger)
     assert len(report.failed) == len(hub.updates)
-    assert len(sim.received) == 1  # fatal: nothing else was tried
+    # The first delivery's requests, sent at once; fatal: nothing else was tried.
+    assert sorted(r.form["To"][0] for r in sim.received) == sorted(RECIPIENTS)
     assert all("TWILIO_AUTH_TOKEN" in (o.error or "") for o in report.outcomes)
     with Ledger(ledger) as rows:
         dump = repr([tuple(r) for r in rows.db.execute("SELECT * FROM deliveries")])

@@ -3,7 +3,8 @@
 One SMTP connection per message: ``security`` picks implicit TLS (``ssl``, port 465),
 ``starttls`` (port 587) or a plain connection (``none``, for a local relay or the
 drill's simulator); the adapter logs in when ``username`` and ``password`` are set.
-Nothing connects before the first send.
+Nothing connects before the first send. EHLO names this host without a DNS lookup
+(:func:`ehlo_name`; smtplib's default, ``socket.getfqdn()``, can stall each connection).
 
 The message
     ``multipart/alternative`` with a text/plain part (title, time, the whole text and
@@ -60,6 +61,7 @@ import html
 import logging
 import re
 import smtplib
+import socket
 import ssl
 from email import policy
 from email.message import EmailMessage
@@ -87,6 +89,23 @@ _AUTH_CODES = (530, 534, 535)
 _MAX_DETAIL = 200
 # Non-ASCII bodies as quoted-printable or base64, never raw 8-bit: no 8BITMIME needed.
 _POLICY = policy.default.clone(cte_type="7bit")
+_FQDN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]*")
+_PENDING = "pending.invalid"  # replaced by ehlo_name() before EHLO
+
+
+def ehlo_name(sock: socket.socket) -> str:
+    """The name this host gives in EHLO, found without asking DNS.
+
+    smtplib's default, ``socket.getfqdn()``, looks the host's own name up on every
+    connection, which takes seconds where reverse DNS is slow or missing. RFC 5321
+    4.1.4: the host's fully qualified name, or an address literal when it has none;
+    here the host name when it has a dot, else the address of our end of *sock*.
+    """
+    name = socket.gethostname()
+    if _FQDN.fullmatch(name):
+        return name
+    address = str(sock.getsockname()[0]).split("%", 1)[0]  # no IPv6 zone in a literal
+    return f"[IPv6:{address}]" if ":" in address else f"[{address}]"
 
 
 def _cap(text: str, link: str, limit: int) -> str:
@@ -280,10 +299,19 @@ class EmailChannel(Channel[EmailConfig]):
             if config.security == "ssl":
                 context = ssl.create_default_context()
                 smtp = smtplib.SMTP_SSL(
-                    config.host, config.port, timeout=config.timeout, context=context
+                    config.host,
+                    config.port,
+                    local_hostname=_PENDING,
+                    timeout=config.timeout,
+                    context=context,
                 )
             else:
-                smtp = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
+                smtp = smtplib.SMTP(
+                    config.host, config.port, local_hostname=_PENDING, timeout=config.timeout
+                )
+            # Connected, greeted, and no EHLO sent yet: name this host now (see ehlo_name).
+            assert smtp.sock is not None
+            smtp.local_hostname = ehlo_name(smtp.sock)
             if config.security == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
             if credentials is not None:

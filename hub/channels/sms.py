@@ -6,8 +6,11 @@ from_=... | messaging_service_sid=...)``, which is ``POST /2010-04-01/Accounts/{
 Basic auth (account SID : auth token), answered ``201`` with the Message resource (``sid``
 "SM" + 32 hex, ``status`` "queued", ``num_segments`` as a string; through a Messaging
 Service ``status`` "accepted", ``from`` null and ``num_segments`` "0" until a sender is
-picked). One message per recipient. Sources: twilio.com/docs/messaging/api/message-resource,
-twilio-python 9.13 ``rest/api/v2010/account/message/__init__.py`` (``MessageList._create``,
+picked). One message per recipient, up to :data:`IN_FLIGHT` (8) requests at once, so a
+list of hundreds of numbers costs hundreds / 8 round trips, not hundreds (Twilio queues each
+sender's messages anyway); the receipt lists the SIDs in the config's order. Sources:
+twilio.com/docs/messaging/api/message-resource, twilio-python 9.13
+``rest/api/v2010/account/message/__init__.py`` (``MessageList._create``,
 ``MessageList.page``), ``base/version.py`` and ``base/page.py``.
 
 Segments, the heart of this channel (:func:`segments`). A message goes out as GSM-7
@@ -46,7 +49,11 @@ not fit. Twilio refuses a body over 1600 characters (21617); 10 segments (the mo
 
 Exactly once, per recipient. Twilio's Messages API takes no idempotency key. Within a run,
 the recipients already sent to (or refused) are kept per delivery key, so a retry after a
-transient failure in the middle of the list sends only to the others. After a crash,
+transient failure in the middle of the list sends only to the others: after a failure no
+new request starts, and those in flight finish and are kept. A recipient whose request got
+no answer (a timeout, a reset) or a 5xx may have been texted all the same; the retry looks
+that recipient's messages up first (below) and sends only if the message is not there. A
+first try looks nothing up. After a crash,
 :meth:`SmsChannel.find` reads each recipient's newest messages (``GET .../Messages.json?
 To=&From=``, newest first, one page of 50) and matches the body exactly; the recipients
 found are skipped by the next ``publish``, and a delivery found for every recipient is
@@ -77,7 +84,10 @@ fatal, naming ``sender``. The SDK's host is fixed (``https://api.twilio.com``, a
 sends every request to ``api_base_url`` with the channel's timeout and no retries of its own
 (requests' default adapter retries nothing, and it is mounted explicitly), and that keeps
 the last response's headers, which the SDK's exceptions lack. The SDK's request log line
-(with the query, where ``To`` is) is replaced by one without it.
+(with the query, where ``To`` is) is replaced by one without it. Each thread that sends
+has a client and http client of its own: requests does not promise a ``Session`` is
+thread-safe, and the SDK's http client keeps the last request and response on itself (as
+ours keeps the last headers).
 
 The client is built on first use, never in ``__init__``: ``stormhub preview`` builds
 channels only to render, without credentials or network.
@@ -88,8 +98,11 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 import regex
@@ -115,6 +128,9 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "Twilio"
 FIND_PAGE = 50  # newest messages per recipient that find() reads
+IN_FLIGHT = 8  # requests at once; Twilio queues each sender's messages anyway
+
+T = TypeVar("T")
 
 # 3GPP TS 23.038 GSM 7-bit default alphabet (without the escape, 0x1B) and the characters
 # of its extension table reached through the escape (2 septets each).
@@ -313,16 +329,20 @@ class SmsChannel(HttpChannel[SmsConfig]):
     takes_images = False
     idempotent = False  # the Messages API takes no idempotency key
     can_find = True  # each recipient's newest messages, matched by body
-    # A failed delivery may have reached some recipients; read by the fan-out only once the
-    # change proposed for hub/fanout.py is in (see the module docstring).
-    find_after_failure = True
+    find_after_failure = True  # a failed delivery may have reached some recipients
 
     def __init__(self, config: SmsConfig, hub: Hub) -> None:
         super().__init__(config, hub)
-        self._client: Any = None
-        self._transport: _RoutedHttpClient | None = None
+        self._lock = threading.Lock()
+        self._auth: tuple[str, str] | None = None
+        self._local = threading.local()  # each thread's client: see _api()
+        self._transports: list[_RoutedHttpClient] = []
+        self._pool: ThreadPoolExecutor | None = None
         # Per delivery key: each recipient's message SID, or why Twilio refused it.
         self._progress: dict[str, dict[str, str | _Refusal]] = {}
+        # Per delivery key: recipients whose message Twilio may have taken without our
+        # hearing so (no answer, or a 5xx); the retry looks them up before sending.
+        self._unsure: dict[str, set[str]] = {}
         # Found by find() after a crash, per body: recipient -> SID; publish() skips them.
         self._found: dict[str, dict[str, str]] = {}
 
@@ -382,16 +402,78 @@ class SmsChannel(HttpChannel[SmsConfig]):
     # --- the client ------------------------------------------------------------------
 
     def _api(self) -> Any:
-        if self._client is None:
-            sid = self.credential("account_sid", "the Twilio account SID (AC...)")
-            token = self.credential("auth_token", "the Twilio auth token")
-            transport = _RoutedHttpClient(str(self.config.api_base_url), self.config.timeout)
-            self._client = Client(sid, token, account_sid=sid, http_client=transport)
-            self._transport = transport
-        return self._client
+        """The calling thread's client, made on its first use there.
+
+        One per thread: requests' Session is not thread-safe, and the SDK's http client
+        (ours too: the last headers) keeps each request's state on itself.
+        """
+        client = getattr(self._local, "client", None)
+        if client is None:
+            with self._lock:
+                if self._auth is None:
+                    sid = self.credential("account_sid", "the Twilio account SID (AC...)")
+                    token = self.credential("auth_token", "the Twilio auth token")
+                    self._auth = (sid, token)
+                sid, token = self._auth
+                transport = _RoutedHttpClient(str(self.config.api_base_url), self.config.timeout)
+                self._transports.append(transport)
+            client = Client(sid, token, account_sid=sid, http_client=transport)
+            self._local.client, self._local.transport = client, transport
+        return client
 
     def _headers(self) -> dict[str, str]:
-        return self._transport.last_headers if self._transport is not None else {}
+        transport: _RoutedHttpClient | None = getattr(self._local, "transport", None)
+        return transport.last_headers if transport is not None else {}
+
+    def _each(
+        self, recipients: Sequence[str], work: Callable[[str], T]
+    ) -> Iterator[tuple[str, T | Exception]]:
+        """``(recipient, work(recipient) or its exception)`` as each finishes.
+
+        At most :data:`IN_FLIGHT` run at once, in the channel's threads. After a failure
+        no more start; those already running finish, so their outcome is known.
+        """
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix=f"sms-{self.name}")
+            pool = self._pool
+        waiting = iter(recipients)
+        running: dict[Future[T], str] = {}
+        failed = False
+        while True:
+            while not failed and len(running) < IN_FLIGHT:
+                recipient = next(waiting, None)
+                if recipient is None:
+                    break
+                running[pool.submit(work, recipient)] = recipient
+            if not running:
+                return
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                recipient = running.pop(future)
+                error = future.exception()
+                if error is None:
+                    yield recipient, future.result()
+                elif isinstance(error, Exception):
+                    failed = True
+                    yield recipient, error
+                else:
+                    raise error
+
+    def _worst(self, failures: dict[str, Exception]) -> Exception:
+        """The failure to raise: fatal, else permanent, else the longest wait asked for.
+
+        Ties go to the recipient listed first.
+        """
+
+        def rank(item: tuple[int, Exception]) -> tuple[bool, bool, float, int]:
+            index, error = item
+            if not isinstance(error, PublishError):
+                return (True, False, 0.0, index)  # an adapter bug: let it show
+            return (not error.fatal, error.transient, -(error.retry_after or 0.0), index)
+
+        order = self.config.recipients
+        return min(((order.index(r), e) for r, e in failures.items()), key=rank)[1]
 
     def _fix_credentials(self) -> str:
         sid, token = self.env_name("account_sid"), self.env_name("auth_token")
@@ -503,20 +585,39 @@ class SmsChannel(HttpChannel[SmsConfig]):
         return str(message.sid)
 
     def publish(self, post: Post, key: str) -> Receipt:
-        """Send *post* to every recipient not yet sent to under *key*."""
+        """Send *post* to every recipient not yet sent to under *key*, several at once."""
         body = sms_text(post.text)
+        recipients = self.config.recipients
         done = self._progress.setdefault(key, {})
+        unsure = self._unsure.setdefault(key, set())
         for recipient, sid in self._found.pop(body, {}).items():
             done.setdefault(recipient, sid)
-        for recipient in self.config.recipients:
-            if recipient not in done:
-                done[recipient] = self._send(recipient, body)
-        sent = [s for r in self.config.recipients if isinstance(s := done[r], str)]
-        refused = [
-            v.describe(r) for r in self.config.recipients if isinstance(v := done[r], _Refusal)
-        ]
+        failures: dict[str, Exception] = {}
+        # A retry first looks up those whose last request may have reached Twilio.
+        check = [r for r in recipients if r in unsure and r not in done]
+        for recipient, seen in self._each(check, lambda r: self._newest(r, body)):
+            if isinstance(seen, Exception):
+                failures[recipient] = seen
+                continue
+            unsure.discard(recipient)
+            if seen is not None:
+                done[recipient] = seen
+        if failures:
+            raise self._worst(failures)
+        todo = [r for r in recipients if r not in done]
+        for recipient, result in self._each(todo, lambda r: self._send(r, body)):
+            if isinstance(result, Exception):
+                failures[recipient] = result
+                if _unanswered(result):
+                    unsure.add(recipient)
+            else:
+                done[recipient] = result
+        if failures:
+            raise self._worst(failures)
+        sent = [s for r in recipients if isinstance(s := done[r], str)]
+        refused = [v.describe(r) for r in recipients if isinstance(v := done[r], _Refusal)]
         if not sent:
-            del self._progress[key]
+            del self._progress[key], self._unsure[key]
             raise PublishError(
                 f"{PLATFORM} refused the message for every recipient: {'; '.join(refused)}",
                 transient=False,
@@ -527,7 +628,7 @@ class SmsChannel(HttpChannel[SmsConfig]):
                 "%s: not sent to %d of %d recipients: %s",
                 self.name,
                 len(refused),
-                len(self.config.recipients),
+                len(recipients),
                 "; ".join(refused),
             )
         return Receipt(remote_id=sent[0], url=None, ids=tuple(sent))
@@ -538,25 +639,35 @@ class SmsChannel(HttpChannel[SmsConfig]):
         """The messages an earlier, crashed run sent with *post*'s body, if any.
 
         Every recipient found: their receipt. Some: None, and the next :meth:`publish`
-        of this body skips those recipients.
+        of this body skips those recipients (also when looking others up failed).
         """
         body = sms_text(post.text)
-        api = self._api()
+        recipients = self.config.recipients
         found: dict[str, str] = {}
-        for recipient in self.config.recipients:
-            filters: dict[str, Any] = {"to": recipient, "page_size": FIND_PAGE}
-            if self.config.sender:
-                filters["from_"] = self.config.sender
-            page = self._call(api.messages.page, **filters)
-            for message in page:
-                if self._ours(message) and message.body == body:
-                    found[recipient] = str(message.sid)
-                    break
-        if found and len(found) == len(self.config.recipients):
-            sids = tuple(found[r] for r in self.config.recipients)
+        failures: dict[str, Exception] = {}
+        for recipient, seen in self._each(recipients, lambda r: self._newest(r, body)):
+            if isinstance(seen, Exception):
+                failures[recipient] = seen
+            elif seen is not None:
+                found[recipient] = seen
+        if len(found) == len(recipients):
+            sids = tuple(found[r] for r in recipients)
             return Receipt(remote_id=sids[0], url=None, ids=sids)
         if found:
             self._found[body] = found
+        if failures:
+            raise self._worst(failures)
+        return None
+
+    def _newest(self, recipient: str, body: str) -> str | None:
+        """The SID of our newest message to *recipient* with *body*, among its last 50."""
+        filters: dict[str, Any] = {"to": recipient, "page_size": FIND_PAGE}
+        if self.config.sender:
+            filters["from_"] = self.config.sender
+        page = self._call(self._api().messages.page, **filters)
+        for message in page:
+            if self._ours(message) and message.body == body:
+                return str(message.sid)
         return None
 
     def _ours(self, message: Any) -> bool:
@@ -568,11 +679,28 @@ class SmsChannel(HttpChannel[SmsConfig]):
         return service is None or message.messaging_service_sid == service
 
     def close(self) -> None:
-        if self._transport is not None and self._transport.session is not None:
-            self._transport.session.close()
-        self._transport = None
-        self._client = None
+        with self._lock:
+            pool, self._pool = self._pool, None
+            transports, self._transports = self._transports, []
+            self._local = threading.local()
+            self._auth = None
+        if pool is not None:
+            pool.shutdown()
+        for transport in transports:
+            if transport.session is not None:
+                transport.session.close()
         super().close()
+
+
+def _unanswered(error: Exception) -> bool:
+    """Whether Twilio may have taken the message although the request failed.
+
+    Yes when no answer came, or a 5xx (a gateway's, maybe after Twilio acted); a 4xx or
+    a 429 says it did not.
+    """
+    if not isinstance(error, PublishError) or not error.transient:
+        return False
+    return error.status is None or error.status >= 500
 
 
 __all__ = ["SmsChannel", "SmsCount", "mask", "segments", "sms_text"]

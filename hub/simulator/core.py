@@ -80,6 +80,13 @@ def json_response(code: int, body: Any, **headers: str) -> Response:
     )
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5; channels post to several places at once
+    # (SMS recipients, Business Profile locations), and a connection past the backlog
+    # waits a second for its SYN to be sent again.
+    request_queue_size = 64
+
+
 class PlatformSim(ABC):
     """One platform's API, in memory."""
 
@@ -112,7 +119,7 @@ class PlatformSim(ABC):
     # (email's SMTP) overrides these three.
     def serve(self) -> None:
         handler = type(f"{self.name}Handler", (_Handler,), {"platform": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = _Server(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name=f"sim-{self.name}", daemon=True

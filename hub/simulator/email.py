@@ -70,6 +70,7 @@ class Delivered:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     login: str | None  # the username the client logged in with, if it did
+    helo: str | None  # the name the client gave in EHLO (or HELO)
     raw: bytes
     message: EmailMessage
 
@@ -102,7 +103,10 @@ class SmtpSim(PlatformSim):
     # --- serving ------------------------------------------------------------------------
 
     def serve(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say so, and
+        # without it the EHLO reply, one write per line, waits ~40 ms for Nagle and the
+        # client's delayed ACK on every connection (a real server sends it in one write).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
             sock.bind(("127.0.0.1", 0))
             controller = _Controller(_Handler(self), sock, authenticator=self._authenticate)
@@ -169,6 +173,7 @@ class SmtpSim(PlatformSim):
             mail_from=str(envelope.mail_from),
             rcpt_tos=tuple(envelope.rcpt_tos),
             login=login,
+            helo=session.host_name,
             raw=raw,
             message=message,
         )

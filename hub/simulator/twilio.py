@@ -19,6 +19,9 @@ What it answers, as twilio-python 9.13 sends and parses it:
 
 After its ``201``, a message counts as sent (``status`` "sent", ``date_sent`` set, the
 service's number as ``from``) unless :attr:`TwilioSim.hold` keeps messages queued.
+:attr:`TwilioSim.lost_answers` makes the next messages be taken and sent but answered
+``500`` (20500), as when an answer is lost on its way back: what a client must not turn
+into a second text.
 
 Errors are Twilio's JSON (``code``, ``message``, ``more_info``, ``status``; a 401 also
 ``detail``): 401/20003 "Authenticate" for a missing or wrong Basic auth (any account SID of
@@ -127,10 +130,9 @@ class TwilioSim(PlatformSim):
         self.unsubscribed: set[str] = set()  # numbers that replied STOP (21610)
         self.landlines: set[str] = set()  # numbers that cannot take SMS (21614)
         self.blocked_prefixes: tuple[str, ...] = ()  # Geo permissions not enabled (21408)
+        self.lost_answers = 0  # the next N messages are sent, but answered 500
         self.messages: dict[str, _Message] = {}
         self._sequence = 0
-
-    # --- serving -------------------------------------------------------------------------
 
     def handle(self, request: Received) -> Response:
         one = _ONE.match(request.path)
@@ -260,6 +262,9 @@ class TwilioSim(PlatformSim):
         if not self.hold:  # sent right after the answer
             message.sent = message.created
             message.sender = message.sender or self.service_number
+        if self.lost_answers > 0:
+            self.lost_answers -= 1
+            return twilio_error(500, 20500, "An internal server error has occurred")
         return json_response(201, answer)
 
     def _resource(self, message: _Message) -> dict[str, Any]:
