@@ -117,8 +117,7 @@ def approve(root: Path | str, update_id: str, by: str | None, ledger_path: Path)
         )
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     with Ledger(ledger_path) as ledger:
-        ledger.db.execute("BEGIN IMMEDIATE")
-        try:
+        with ledger.transaction():
             cursor = ledger.db.execute(
                 "INSERT OR IGNORE INTO approvals (update_id, revision, approved_by, approved_at) "
                 "VALUES (?, ?, ?, ?)",
@@ -128,10 +127,6 @@ def approve(root: Path | str, update_id: str, by: str | None, ledger_path: Path)
             if new:
                 details = f"{update.severity.value}: {update.title}"
                 audit.record(ledger, who, audit.APPROVE, update.id, update.revision, details)
-            ledger.db.execute("COMMIT")
-        except BaseException:
-            ledger.db.execute("ROLLBACK")
-            raise
         others = approved(ledger).get(update.id, {}).get(update.revision, [])
     return Approval(update, who, new, hub.info.needs_approval(update.severity), others)
 

@@ -107,11 +107,12 @@ def record(
         with Ledger(target) as ledger:
             return record(ledger, who, action, update_id, revision, details)
     at = _now()
-    cursor = target.db.execute(
-        "INSERT INTO audit (at, who, action, update_id, revision, details) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (at, who.strip(), action.strip(), update_id, revision, details),
-    )
+    with target.transaction():  # on its own, or within the caller's
+        cursor = target.db.execute(
+            "INSERT INTO audit (at, who, action, update_id, revision, details) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (at, who.strip(), action.strip(), update_id, revision, details),
+        )
     return Entry(cursor.lastrowid or 0, at, who.strip(), action.strip(), update_id, revision,
                  details)  # fmt: skip
 

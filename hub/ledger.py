@@ -8,11 +8,14 @@ next run knows to check before posting again. ``action`` is ``post``,
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import socket
 import sqlite3
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,12 +110,24 @@ def claim_is_live(claimed_by: str | None) -> bool:
     return True
 
 
+_WRITERS: dict[Path, threading.RLock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def _writer(path: Path) -> threading.RLock:
+    """The lock this process's writers of the ledger at *path* take turns on."""
+    key = path.resolve()
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(key, threading.RLock())
+
+
 class Ledger:
     """One connection per thread; open one per worker."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = _writer(self.path)
         self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -121,6 +136,27 @@ class Ledger:
 
     def close(self) -> None:
         self.db.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK``.
+
+        Threads of one process (the fan-out's channel workers, each with a connection of
+        its own) first queue on a lock, so each starts the moment the one before commits;
+        SQLite's own wait for a busy database, left to other processes, sleeps in steps
+        of up to 100 ms. Inside an open transaction, it joins that one.
+        """
+        with self._writer:
+            if self.db.in_transaction:
+                yield
+                return
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
 
     def __enter__(self) -> Ledger:
         return self
@@ -170,15 +206,13 @@ class Ledger:
             The row as it was before (None if new), and whether the claim was
             taken: not when the delivery is done or held by another live process.
         """
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with self.transaction():
             before = self.get(update_id, channel, action)
             if before is not None and (
                 before.state == "delivered"
                 or (before.state == "claimed" and before.claimed_by != me()
                     and claim_is_live(before.claimed_by))
             ):  # fmt: skip
-                self.db.execute("COMMIT")
                 return before, False
             self.db.execute(
                 """INSERT INTO deliveries (update_id, channel, action, revision, state,
@@ -190,19 +224,16 @@ class Ledger:
                        claimed_at=excluded.claimed_at""",
                 (update_id, channel, action, revision, me(), _now()),
             )
-            self.db.execute("COMMIT")
             return before, True
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
 
     def retry(self, update_id: str, channel: str, action: str) -> None:
         """Count one more attempt at a claimed delivery."""
-        self.db.execute(
-            "UPDATE deliveries SET attempts=attempts + 1 "
-            "WHERE update_id=? AND channel=? AND action=?",
-            (update_id, channel, action),
-        )
+        with self.transaction():
+            self.db.execute(
+                "UPDATE deliveries SET attempts=attempts + 1 "
+                "WHERE update_id=? AND channel=? AND action=?",
+                (update_id, channel, action),
+            )
 
     def record(
         self,
@@ -214,20 +245,23 @@ class Ledger:
         remote_url: str | None,
         remote_ids: tuple[str, ...],
     ) -> None:
-        self.db.execute(
-            """UPDATE deliveries SET state='delivered', remote_id=?, remote_url=?,
-                   remote_ids=?, last_error=NULL, claimed_by=NULL, done_at=?
-               WHERE update_id=? AND channel=? AND action=?""",
-            (remote_id, remote_url, json.dumps(list(remote_ids)), _now(),
-             update_id, channel, action),
-        )  # fmt: skip
+        with self.transaction():
+            self.db.execute(
+                """UPDATE deliveries SET state='delivered', remote_id=?, remote_url=?,
+                       remote_ids=?, last_error=NULL, claimed_by=NULL, done_at=?
+                   WHERE update_id=? AND channel=? AND action=?""",
+                (remote_id, remote_url, json.dumps(list(remote_ids)), _now(),
+                 update_id, channel, action),
+            )  # fmt: skip
 
     def fail(self, update_id: str, channel: str, action: str, error: str) -> None:
-        self.db.execute(
-            """UPDATE deliveries SET state='failed', last_error=?, claimed_by=NULL, done_at=?
-               WHERE update_id=? AND channel=? AND action=?""",
-            (error, _now(), update_id, channel, action),
-        )
+        with self.transaction():
+            self.db.execute(
+                """UPDATE deliveries SET state='failed', last_error=?, claimed_by=NULL,
+                       done_at=?
+                   WHERE update_id=? AND channel=? AND action=?""",
+                (error, _now(), update_id, channel, action),
+            )
 
     def register(self, channels: list[str], now: dt.datetime) -> dict[str, dt.datetime | None]:
         """When each channel joined the hub; None for those there from the first fan-out.
@@ -235,18 +269,13 @@ class Ledger:
         The first fan-out ever (no channel known yet) starts every channel at the
         beginning; a channel added later starts at the moment it is first seen.
         """
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with self.transaction():
             known = dict(self.db.execute("SELECT channel, first_used FROM channels").fetchall())
             stamp = now.isoformat() if known else ""
             for name in channels:
                 if name not in known:
                     self.db.execute("INSERT INTO channels VALUES (?, ?)", (name, stamp))
                     known[name] = stamp
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         return {n: dt.datetime.fromisoformat(known[n]) if known[n] else None for n in channels}
 
 
