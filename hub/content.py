@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from hub.errors import ContentError, Problem
 from hub.located import Collector, Loc, Source, parse_yaml, read_text, validate, yaml_file
-from hub.memo import MISSING, Memo
+from hub.memo import MISSING, Memo, bulk
 from hub.model import (
     Closure,
     Contact,
@@ -229,6 +229,9 @@ def _markdown_file(
         data["id"] = item_id
         data["body"] = body
         item = validate(model, data, doc.src, out, context, hidden=frozenset({"id", "body"}))
+    doc.src.data = None  # validated: only the positions (marks) are wanted from here on
+    if isinstance(item, Update):
+        _ = item.revision  # a cached hash of the whole update: kept (and pickled) with it
     return _MarkdownFile(doc.src, item_id, item, out.problems)
 
 
@@ -245,14 +248,15 @@ def _markdown_items(
         return loaded
     settings = memo.key("markdown", model.__name__, own_host, context["zone"].key,
                         context["country"])  # fmt: skip
-    prefix = out.rel(folder)
-    for parts in files_under(folder):
-        if not parts[-1].endswith(".md"):
+    prefix, base = out.rel(folder), str(folder)
+    for parts in files_under(folder):  # (plain strings: thousands of files, few of them new)
+        name = parts[-1]
+        if not name.endswith(".md"):
             continue
         rel = "/".join((prefix, *parts))
-        path = out.root / rel
+        where = os.path.join(base, *parts)
         try:
-            with open(path, "rb") as stream:
+            with open(where, "rb") as stream:
                 key = memo.key(settings, rel, stream.read())
         except OSError:
             key = None  # reported by the read below
@@ -260,19 +264,20 @@ def _markdown_items(
         if isinstance(found, _MarkdownFile):
             result = found
         else:
-            result = _markdown_file(path, model, out.root, context, own_host)
+            result = _markdown_file(Path(where), model, out.root, context, own_host)
             if key is not None:
                 memo.put(key, result)
         if result.src is None:
             out.problems += result.problems
             continue
-        if path.stem in loaded.where:
-            other = loaded.where[path.stem][0].path
+        stem = name[:-3]
+        if stem in loaded.where:
+            other = loaded.where[stem][0].path
             out.add(
                 result.src,
                 (),
                 "id",
-                f"duplicate id {path.stem!r}: {other} has the same file name; rename one",
+                f"duplicate id {stem!r}: {other} has the same file name; rename one",
             )
             continue
         out.problems += result.problems
@@ -421,8 +426,9 @@ def load_hub(root: Path | str, *, memo: Memo | None = None) -> Hub:
     }
 
     memo = memo or Memo.none()
-    updates = _markdown_items(content / "updates", Update, out, context, own_host, memo)
-    tips = _markdown_items(content / "tips", Tip, out, context, own_host, memo)
+    with bulk():
+        updates = _markdown_items(content / "updates", Update, out, context, own_host, memo)
+        tips = _markdown_items(content / "tips", Tip, out, context, own_host, memo)
     closures = _list_items(content / "closures.yaml", Closure, "facility", out, context)
     contacts = _list_items(content / "contacts.yaml", Contact, "name", out, context)
     resources = _list_items(content / "resources.yaml", Resource, "title", out, context)

@@ -10,9 +10,10 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -339,6 +340,13 @@ class Update(_Model):
         if self.retraction and self.retracted is None:
             raise FieldProblem("retraction", "retraction is set but retracted: (the time) is not")
         return self
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; with *update*, its :attr:`revision` is worked out anew, not copied."""
+        copy = super().model_copy(update=update, deep=deep)
+        if update:
+            copy.__dict__.pop("revision", None)
+        return copy
 
     @cached_property
     def revision(self) -> str:

@@ -36,6 +36,11 @@ def test_revision_changes_with_what_the_public_sees() -> None:
     edited = Update.model_validate({**BASE, "time": "2026-11-27T06:15:00Z", "body": "B2"})
     assert first.revision == same.revision
     assert first.revision != edited.revision
+    # A copy with changes gets its own revision, though the original's was worked out
+    # (and is kept with it, e.g. in the check's memo).
+    copied = first.model_copy(update={"body": "B2"})
+    assert copied.revision == edited.revision != first.revision
+    assert first.model_copy().revision == first.revision
 
 
 def test_hub_refuses_inconsistent_updates() -> None:
