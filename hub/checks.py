@@ -8,7 +8,7 @@ from hub.config import ChannelConfig, check_channels
 from hub.content import load_hub
 from hub.errors import ContentError, Problem
 from hub.located import Collector
-from hub.memo import Memo
+from hub.memo import Memo, bulk
 from hub.model import Hub
 from hub.privacy import record_overrides, review
 
@@ -37,7 +37,8 @@ def check_hub(root: Path | str) -> tuple[Hub, list[ChannelConfig], list[Problem]
     from hub.standby import check_templates  # it builds on check_hub
 
     check_templates(root, hub, out)  # a dark site's prepared updates, long before they are needed
-    privacy = review(hub, memo=memo)  # likely patient information, missing consent
+    with bulk():  # thousands of memoised scans, unpickled: no collection walks them
+        privacy = review(hub, memo=memo)  # likely patient information, missing consent
     memo.save()
     if out.problems or privacy.problems:
         raise ContentError(out.problems + privacy.problems)
