@@ -56,3 +56,32 @@ def test_failing_platforms_do_not_hold_up_the_others(
     assert {o.status for o in by[DOWN]} == {"failed"}
     assert all("503" in (o.error or "") for o in by[DOWN])
     assert held[DOWN] == []
+
+
+def test_a_fan_out_over_every_channel_reads_the_ca_bundle_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every httpx client (the adapters', atproto's) shares one TLS context: building
+    one reads the whole CA bundle, ~30 ms of CPU each, a dozen at once at a fan-out's
+    start. (SMTP's context is built once too, when a channel uses TLS.)"""
+    import ssl
+
+    from hub.channels import http
+
+    monkeypatch.setattr(http, "_TLS", None)
+    loads: list[object] = []
+    load = ssl.SSLContext.load_verify_locations
+
+    def counted(self: ssl.SSLContext, *args: object, **kwargs: object) -> None:
+        loads.append(args or kwargs)
+        load(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    hub = load_hub(ROOT)
+    with Simulator(platforms()) as sim:
+        configs, env = every_channel(sim, tmp_path, timeout=2)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        report = Fanout(hub, configs, tmp_path / "l.sqlite", now=NOW).run()
+    assert report.outcomes and not report.failed, report.failed[:1]
+    assert len(loads) <= 1, loads

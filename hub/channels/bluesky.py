@@ -43,6 +43,7 @@ from hub.channels.base import (
     read_image,
     retry_after_seconds,
 )
+from hub.channels.http import tls_context
 from hub.config import BlueskyConfig, MissingSecret
 from hub.text import (
     BLUESKY_GRAPHEMES,
@@ -174,7 +175,7 @@ class BlueskyChannel(Channel[BlueskyConfig]):
                 ) from None
             client = Client(
                 base_url=str(self.config.service).rstrip("/") + "/xrpc",
-                request=Request(timeout=self.config.timeout),
+                request=Request(timeout=self.config.timeout, verify=tls_context()),
             )
             client.on_session_change(self._on_session)
             try:

@@ -57,6 +57,7 @@ any server text quoted in an error is scrubbed of both values.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import logging
 import re
@@ -91,6 +92,12 @@ _MAX_DETAIL = 200
 _POLICY = policy.default.clone(cte_type="7bit")
 _FQDN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]*")
 _PENDING = "pending.invalid"  # replaced by ehlo_name() before EHLO
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One verifying context for every connection: each new one reads the CA store."""
+    return ssl.create_default_context()
 
 
 def ehlo_name(sock: socket.socket) -> str:
@@ -297,7 +304,7 @@ class EmailChannel(Channel[EmailConfig]):
         smtp: smtplib.SMTP | None = None
         try:
             if config.security == "ssl":
-                context = ssl.create_default_context()
+                context = _tls()
                 smtp = smtplib.SMTP_SSL(
                     config.host,
                     config.port,
@@ -313,7 +320,7 @@ class EmailChannel(Channel[EmailConfig]):
             assert smtp.sock is not None
             smtp.local_hostname = ehlo_name(smtp.sock)
             if config.security == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=_tls())
             if credentials is not None:
                 smtp.login(*credentials)
             refused = smtp.send_message(
