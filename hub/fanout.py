@@ -160,9 +160,16 @@ class Fanout:
         approved = approvals.approved(ledger) if self.require_approval else None
         plans: dict[str, list[Task]] = {c.name: [] for c in self.configs}
         since = {c.name: None if c.backfill else joined[c.name] for c in self.configs}
+        everywhere = frozenset(plans)
         for update in reversed(self.hub.updates):  # oldest first
             # posted and unchanged: most of a hub in mid-storm, one lookup per update
-            done = known.posted(update.id, update.revision) if update.retracted is None else ()
+            done = (
+                known.posted(update.id, update.revision)
+                if update.retracted is None
+                else frozenset()
+            )
+            if everywhere <= done:
+                continue  # on every channel already
             for config in self.configs:
                 name = config.name
                 if name in done or not config.wants(update):

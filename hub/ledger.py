@@ -37,6 +37,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
     done_at     TEXT,
     PRIMARY KEY (update_id, channel, action)
 );
+-- What planning reads (Ledger.snapshot): each update's posts, grouped in index order.
+CREATE INDEX IF NOT EXISTS posted ON deliveries (update_id, revision, channel)
+    WHERE action = 'post' AND state = 'delivered';
 CREATE TABLE IF NOT EXISTS channels (
     channel    TEXT PRIMARY KEY,
     first_used TEXT NOT NULL
@@ -195,7 +198,14 @@ class Ledger:
             "SELECT update_id, revision, group_concat(channel, char(31)) FROM deliveries "
             "WHERE action = 'post' AND state = 'delivered' GROUP BY update_id, revision"
         )
-        return Snapshot(self, {(u, r): frozenset(c.split("\x1f")) for u, r, c in cursor})
+        sets: dict[str, frozenset[str]] = {}  # most updates went to the same channels
+        posted = {}
+        for update_id, revision, channels in cursor:
+            found = sets.get(channels)
+            if found is None:
+                found = sets[channels] = frozenset(channels.split("\x1f"))
+            posted[update_id, revision] = found
+        return Snapshot(self, posted)
 
     def claim(
         self, update_id: str, channel: str, action: str, revision: str
