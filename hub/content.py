@@ -255,11 +255,7 @@ def _markdown_items(
             continue
         rel = "/".join((prefix, *parts))
         where = os.path.join(base, *parts)
-        try:
-            with open(where, "rb") as stream:
-                key = memo.key(settings, rel, stream.read())
-        except OSError:
-            key = None  # reported by the read below
+        key = memo.file_key(where, settings, rel)  # None: unreadable, reported below
         found = memo.get(key) if key is not None else MISSING
         if isinstance(found, _MarkdownFile):
             result = found

@@ -6,7 +6,10 @@ YAML, its Markdown's safety, its model, the privacy scan of each text) depends o
 on the file's bytes, a few hub settings and StormHub's own code, so its result is
 kept under a digest of exactly those: a file whose bytes changed, a setting that
 changed, a new version of StormHub or of a library it parses with all miss the memo
-and are worked out again. Nothing is ever trusted by date or size.
+and are worked out again. To spare reading thousands of files, the digest of a file's
+bytes is kept with its status (size, modification and change times, inode) as git's
+index keeps it, and trusted only while that status is unchanged and was recorded well
+after the file's last change (:meth:`Memo.file_key`).
 
 The memo lives in ``.stormhub/cache/check.pickle`` in the hub folder (beside the
 ledger, never in git). It is written to a temporary name and renamed into place, so
@@ -37,6 +40,7 @@ import os
 import pickle
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
@@ -44,6 +48,8 @@ from typing import Any, Final
 
 CACHE = Path(".stormhub/cache/check.pickle")
 # The libraries whose behaviour the memoised results depend on.
+SETTLED = 2_000_000_000  # ns: a file's status is trusted once it is this much older than
+# its last change (two seconds: the coarsest time resolution of a file system in use, FAT)
 LIBRARIES = ("pydantic", "pydantic-core", "PyYAML", "Markdown", "phonenumbers", "nh3", "tzdata")
 
 
@@ -78,8 +84,14 @@ class Memo:
         self._salt = _fingerprint() if path is not None else b""
         # Each result is kept pickled on its own, so that loading and saving thousands
         # is copying bytes, and only the results asked for are unpickled.
-        self._old: dict[bytes, bytes] = self._load() if path is not None else {}
+        self._old: dict[bytes, bytes] = {}
+        # A file's status (size, times, inode) -> the digest of its bytes, as git's index
+        # keeps it: an unchanged file is not read again. See file_key.
+        self._old_stats: dict[bytes, tuple[tuple[int, ...], bytes]] = {}
+        if path is not None:
+            self._old, self._old_stats = self._load()
         self._new: dict[bytes, bytes] = {}
+        self._new_stats: dict[bytes, tuple[tuple[int, ...], bytes]] = {}
         self._changed = False
 
     @classmethod
@@ -92,15 +104,17 @@ class Memo:
         """A memo that remembers nothing between runs (for callers that must not write)."""
         return cls(None)
 
-    def _load(self) -> dict[bytes, bytes]:
+    def _load(self) -> tuple[dict[bytes, bytes], dict[bytes, tuple[tuple[int, ...], bytes]]]:
         assert self.path is not None
         try:
             with self.path.open("rb") as stream:
-                salt, entries = pickle.load(stream)
+                salt, entries, stats = pickle.load(stream)
         except (OSError, EOFError, ValueError, TypeError, AttributeError, ImportError,
                 pickle.UnpicklingError):  # fmt: skip
-            return {}
-        return entries if salt == self._salt and isinstance(entries, dict) else {}
+            return {}, {}
+        if salt != self._salt or not isinstance(entries, dict) or not isinstance(stats, dict):
+            return {}, {}
+        return entries, stats
 
     @staticmethod
     def key(*parts: str | bytes) -> bytes:
@@ -111,6 +125,35 @@ class Memo:
             digest.update(b"%d:" % len(data))
             digest.update(data)
         return digest.digest()
+
+    def file_key(self, path: str, *parts: str | bytes) -> bytes | None:
+        """The key of *parts* and the bytes of the file at *path*; None if unreadable.
+
+        A file whose status (size, modification and change times, inode) is the one
+        recorded with its digest by an earlier run is not read again, as git trusts its
+        index. Only a status recorded at least :data:`SETTLED` after the file's last
+        change is trusted, so that a write within the file system's time resolution
+        of the earlier run's look cannot hide behind an unchanged time.
+        """
+        try:
+            status = os.stat(path)
+        except OSError:
+            return None
+        signature = (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
+        name = self.key(*parts)
+        known = self._old_stats.get(name)
+        if known is not None and known[0] == signature:
+            self._new_stats[name] = known
+            return known[1]
+        try:
+            with open(path, "rb") as stream:
+                key = self.key(*parts, stream.read())
+        except OSError:
+            return None
+        if time.time_ns() - max(status.st_mtime_ns, status.st_ctime_ns) > SETTLED:
+            self._new_stats[name] = (signature, key)
+            self._changed = True
+        return key
 
     def get(self, key: bytes) -> Any:
         """The result kept under *key* (a fresh copy each time), or :data:`MISSING`."""
@@ -126,21 +169,27 @@ class Memo:
 
     def save(self) -> None:
         """Write the entries this run used, if anything is new or went unused."""
-        if self.path is None or not (self._changed or len(self._new) != len(self._old)):
+        if self.path is None or not (
+            self._changed
+            or len(self._new) != len(self._old)
+            or len(self._new_stats) != len(self._old_stats)
+        ):
             return
         tmp: str | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".check-", dir=self.path.parent)
             with os.fdopen(fd, "wb") as stream:
-                pickle.dump((self._salt, self._new), stream, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((self._salt, self._new, self._new_stats), stream,
+                            protocol=pickle.HIGHEST_PROTOCOL)  # fmt: skip
             os.replace(tmp, self.path)
         except OSError:  # a read-only hub: the next run does the work again
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
             return
-        self._old, self._changed = dict(self._new), False
+        self._old, self._old_stats = dict(self._new), dict(self._new_stats)
+        self._changed = False
 
 
 @contextlib.contextmanager

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import pickle
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,7 +84,10 @@ def test_a_second_check_reuses_every_unchanged_file(make_hub: HubFactory, counts
     path.write_text(UPDATE_MD.replace("generator power", "generator power again"), "utf-8")
     assert again(root, counts) == []
     assert counts.files == [path.name]
-    assert counts.scans == ["The Emergency Department is open on generator power again."]
+    assert counts.scans == [
+        "Emergency Department open",
+        "The Emergency Department is open on generator power again.",
+    ]
 
 
 def test_problems_come_back_from_the_memo_exactly(make_hub: HubFactory, counts: Counts) -> None:
@@ -174,3 +179,49 @@ def test_memo_basics(tmp_path: Path) -> None:
     nothing.put(key, 1)
     nothing.save()  # writes nowhere
     assert Memo.none().get(key) is MISSING
+
+
+def test_a_settled_file_is_not_even_read_again(
+    make_hub: HubFactory, counts: Counts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_hub({"content/updates/2026-11-27-0800-shelter.md": SECOND})
+    paths = sorted((root / "content/updates").iterdir())
+    # As if written long ago: a file's change time cannot be set back.
+    monkeypatch.setattr(memo, "SETTLED", -(10**12))
+    reads: list[str] = []
+    real_open = open
+
+    def counting_open(file: str, *args: Any, **kwargs: Any) -> Any:
+        reads.append(os.path.basename(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(memo, "open", counting_open, raising=False)
+    assert again(root, counts) == [] and len(reads) == 2  # read, digested, status kept
+    reads.clear()
+    assert again(root, counts) == [] and reads == [] and counts.files == []
+    # Same size, the old modification time put back: the change time still tells.
+    stamp = paths[0].stat().st_mtime_ns
+    paths[0].write_text(UPDATE_MD.replace("generator", "GENERATOR"), "utf-8")
+    os.utime(paths[0], ns=(stamp, stamp))
+    reads.clear()
+    hub, _, _ = check_hub(root)
+    assert reads == [paths[0].name]
+    assert "GENERATOR" in hub.update(paths[0].stem).body
+
+
+def test_a_file_changed_just_now_is_read_every_time(
+    make_hub: HubFactory, counts: Counts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_hub()  # written this instant: a later write could share its time
+    reads: list[str] = []
+    real_open = open
+
+    def counting_open(file: str, *args: Any, **kwargs: Any) -> Any:
+        reads.append(os.path.basename(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(memo, "open", counting_open, raising=False)
+    again(root, counts)
+    again(root, counts)
+    assert reads == [Path(FIRST).name] * 2
+    assert counts.files == []  # read and digested, but its result came from the memo
