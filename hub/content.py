@@ -237,6 +237,7 @@ def _markdown_file(
 
 def _markdown_items(
     folder: Path,
+    listed: list[tuple[str, ...]],
     model: type[BaseModel],
     out: Collector,
     context: dict[str, Any],
@@ -249,7 +250,7 @@ def _markdown_items(
     settings = memo.key("markdown", model.__name__, own_host, context["zone"].key,
                         context["country"])  # fmt: skip
     prefix, base = out.rel(folder), str(folder)
-    for parts in files_under(folder):  # (plain strings: thousands of files, few of them new)
+    for parts in listed:  # (plain strings: thousands of files, few of them new)
         name = parts[-1]
         if not name.endswith(".md"):
             continue
@@ -422,9 +423,12 @@ def load_hub(root: Path | str, *, memo: Memo | None = None) -> Hub:
     }
 
     memo = memo or Memo.none()
+    listed = {kind: files_under(content / kind) for kind in ("updates", "tips")}
     with bulk():
-        updates = _markdown_items(content / "updates", Update, out, context, own_host, memo)
-        tips = _markdown_items(content / "tips", Tip, out, context, own_host, memo)
+        updates = _markdown_items(
+            content / "updates", listed["updates"], Update, out, context, own_host, memo
+        )
+        tips = _markdown_items(content / "tips", listed["tips"], Tip, out, context, own_host, memo)
     closures = _list_items(content / "closures.yaml", Closure, "facility", out, context)
     contacts = _list_items(content / "contacts.yaml", Contact, "name", out, context)
     resources = _list_items(content / "resources.yaml", Resource, "title", out, context)
@@ -446,14 +450,14 @@ def load_hub(root: Path | str, *, memo: Memo | None = None) -> Hub:
                 "supersedes",
                 f"no update has id {update.supersedes!r}: {hint}",
             )
-    _stray_files(content / "updates", out)
-    _stray_files(content / "tips", out)
+    _stray_files(content / "updates", listed["updates"], out)
+    _stray_files(content / "tips", listed["tips"], out)
 
     if out.problems or info is None or site_url is None:
         if not out.problems:  # pragma: no cover - every None above records a problem
             out.problems.append(Problem("content/hub.yaml", 1, 1, "", "could not be read"))
         raise ContentError(out.problems)
-    return Hub(
+    hub = Hub(
         info=info,
         site_url=site_url,
         updates=tuple(updates.items),
@@ -463,24 +467,31 @@ def load_hub(root: Path | str, *, memo: Memo | None = None) -> Hub:
         resources=tuple(resources.items),
         content_dir=str(content),
     )
+    hub._sources = {
+        "updates": {i: src.path for i, (src, _) in updates.where.items()},
+        "tips": {i: src.path for i, (src, _) in tips.where.items()},
+    }
+    return hub
 
 
-def _stray_files(folder: Path, out: Collector) -> None:
+def _stray_files(folder: Path, listed: list[tuple[str, ...]], out: Collector) -> None:
     """Files in an updates or tips folder that would be silently ignored."""
     if not folder.is_dir():
         return
-    for parts in files_under(folder):
+    for parts in listed:
+        name = parts[-1]
+        if name.endswith(".md") or name.startswith("."):
+            continue
         path = folder.joinpath(*parts)
-        if path.suffix != ".md" and not path.name.startswith("."):
-            out.problems.append(
-                Problem(
-                    out.rel(path),
-                    1,
-                    1,
-                    "file",
-                    f"is not read: name it {path.stem}.md, or move it to content/images/",
-                )
+        out.problems.append(
+            Problem(
+                out.rel(path),
+                1,
+                1,
+                "file",
+                f"is not read: name it {path.stem}.md, or move it to content/images/",
             )
+        )
 
 
 def now_utc() -> dt.datetime:

@@ -25,6 +25,7 @@ from pydantic import (
     ConfigDict,
     Field,
     HttpUrl,
+    PrivateAttr,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -514,6 +515,17 @@ class Hub(_Model):
             if update.supersedes is not None and update.supersedes not in ids:
                 raise ValueError(f"{update.id}: supersedes unknown update {update.supersedes!r}")
         return self
+
+    # Where each update and tip was read, relative to the hub folder ({"updates": {id:
+    # path}, "tips": ...}), as load_hub found them: so that no one walks content/ again.
+    _sources: dict[str, dict[str, str]] = PrivateAttr(default_factory=dict)
+
+    def sources(self, kind: str) -> dict[str, str]:
+        """Id to file (``content/updates/...md``) of each *kind* ("updates", "tips") read.
+
+        Empty for a hub not loaded from files.
+        """
+        return self._sources.get(kind, {})
 
     @cached_property
     def _by_id(self) -> dict[str, Update]:

@@ -225,3 +225,16 @@ def test_a_file_changed_just_now_is_read_every_time(
     again(root, counts)
     assert reads == [Path(FIRST).name] * 2
     assert counts.files == []  # read and digested, but its result came from the memo
+
+
+def test_new_words_to_flag_are_looked_for_in_every_update_again(
+    make_hub: HubFactory, counts: Counts
+) -> None:
+    root = make_hub()
+    assert again(root, counts) == []
+    assert again(root, counts) == [] and counts.scans == []  # known clean
+    (root / "content/hub.yaml").write_text(
+        HUB_YAML + "privacy:\n  words: [generator power]\n", "utf-8"
+    )
+    problems = again(root, counts)
+    assert len(problems) == 1 and "'generator power'" in problems[0], problems
