@@ -265,6 +265,7 @@ def _render_into(
     plugin.preloaded = hub  # taken (and cleared) by on_config just below
     plugin.now = now
     plugin.exercise = hub.exercise  # the instance outlives builds: set every field it reads
+    _search_defaults(config, _cache_dir(plugin.root))
     config = config.plugins.on_config(config)
     config.plugins.on_pre_build(config=config)
     assert plugin.hub is not None
@@ -363,6 +364,33 @@ def _render_into(
     list_uris = [written[f"updates/archive/{n}.md"] for n in archive]
     list_uris += [written["updates/index.md"], written["index.md"], LITE, *FEED_FILES]
     return update_uris, list_uris
+
+
+def _search_defaults(config: MkDocsConfig, cache: Path) -> None:
+    """Fill in the search plugin's defaults as its ``on_config`` would, but at once.
+
+    mkdocs-material's search plugin translates its language, separator and pipeline
+    defaults by compiling ``partials/language.html`` anew for each (about 40 ms); here
+    the template is loaded once, through the bytecode cache, and the plugin's own
+    ``on_config`` then finds them set. The values, and so the pages, are the same.
+    """
+    search = config.plugins.get("material/search")
+    if search is None or not search.config.get("enabled", True):
+        return
+    wanted = (not search.config.lang, not search.config.separator,
+              search.config.pipeline is None)  # fmt: skip
+    if not any(wanted):
+        return
+    env = config.theme.get_env()
+    env.bytecode_cache = FileSystemBytecodeCache(str(cache))
+    language = env.get_template("partials/language.html", None, {"config": config}).module
+    if wanted[0]:
+        search.config.lang = [language.t("search.config.lang")]  # type: ignore[attr-defined]
+    if wanted[1]:
+        search.config.separator = language.t("search.config.separator")  # type: ignore[attr-defined]
+    if wanted[2]:
+        pipeline = language.t("search.config.pipeline")  # type: ignore[attr-defined]
+        search.config.pipeline = [p for p in re.split(r"\s*,\s*", pipeline) if p]
 
 
 _MD_LINK = re.compile(r"[\w./-]+?\.md\b")
