@@ -59,6 +59,49 @@ class Rehearsal:
     platforms: dict[str, PlatformSim]  # channel name -> its simulated platform
 
 
+def simulated_platforms(
+    configs: list[ChannelConfig], *, everything: bool = True
+) -> dict[str, PlatformSim]:
+    """One fresh simulated platform per channel (by name) that has one; the outbox has none.
+
+    Channels switched off are included unless *everything* is False.
+    """
+    platforms: dict[str, PlatformSim] = {}
+    for config in configs:
+        if not (everything or config.enabled):
+            continue
+        platform = platform_for(config.type)
+        if platform is not None:
+            limit = getattr(config, "max_characters", None)
+            if limit is not None and hasattr(platform, "max_characters"):
+                platform.max_characters = limit  # the instance limit the channel is set to
+            platforms[config.name] = platform  # one simulated platform per channel
+    return platforms
+
+
+@contextmanager
+def aimed(
+    configs: list[ChannelConfig], urls: dict[str, str], scratch: Path, *, everything: bool = True
+) -> Iterator[list[ChannelConfig]]:
+    """The channels aimed at their simulated platforms' *urls*, drill credentials set.
+
+    Outboxes write under *scratch*; every channel is switched on, with backfill. The
+    environment is restored when the block ends.
+    """
+    pointed: list[tuple[ChannelConfig, str]] = []
+    for config in configs:
+        if not (everything or config.enabled):
+            continue
+        url = urls.get(config.name, "")
+        if url:
+            config = config.at(url)
+        elif isinstance(config, OutboxConfig):
+            config = config.but(folder=str(scratch / "outbox"))
+        pointed.append((config.but(backfill=True, enabled=True), url))
+    with drill_credentials(pointed):
+        yield [c for c, _ in pointed]
+
+
 @contextmanager
 def rehearsal(
     configs: list[ChannelConfig], scratch: Path, *, everything: bool = True
@@ -68,27 +111,11 @@ def rehearsal(
     Outbox channels write under *scratch*. Channels switched off are included unless
     *everything* is False. The simulator stops and the environment is restored on exit.
     """
-    chosen = [c for c in configs if everything or c.enabled]
-    platforms: dict[str, PlatformSim] = {}
-    for config in chosen:
-        platform = platform_for(config.type)
-        if platform is not None:
-            limit = getattr(config, "max_characters", None)
-            if limit is not None and hasattr(platform, "max_characters"):
-                platform.max_characters = limit  # the instance limit the channel is set to
-            platforms[config.name] = platform  # one simulated platform per channel
+    platforms = simulated_platforms(configs, everything=everything)
     with Simulator(platforms) as sim:
-        pointed: list[tuple[ChannelConfig, str]] = []
-        for config in chosen:
-            url = ""
-            if config.name in platforms:
-                url = sim.url(config.name)
-                config = config.at(url)
-            elif isinstance(config, OutboxConfig):
-                config = config.but(folder=str(scratch / "outbox"))
-            pointed.append((config.but(backfill=True, enabled=True), url))
-        with drill_credentials(pointed):
-            yield Rehearsal([c for c, _ in pointed], platforms)
+        urls = {name: sim.url(name) for name in platforms}
+        with aimed(configs, urls, scratch, everything=everything) as pointed:
+            yield Rehearsal(pointed, platforms)
 
 
 @dataclass
