@@ -181,21 +181,27 @@ def test_memo_basics(tmp_path: Path) -> None:
     assert Memo.none().get(key) is MISSING
 
 
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the files the memo reads to digest them."""
+    seen: list[str] = []
+    real_open = open
+
+    def counting_open(file: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append(os.path.basename(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(memo, "open", counting_open, raising=False)
+    return seen
+
+
 def test_a_settled_file_is_not_even_read_again(
-    make_hub: HubFactory, counts: Counts, monkeypatch: pytest.MonkeyPatch
+    make_hub: HubFactory, counts: Counts, reads: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = make_hub({"content/updates/2026-11-27-0800-shelter.md": SECOND})
     paths = sorted((root / "content/updates").iterdir())
     # As if written long ago: a file's change time cannot be set back.
     monkeypatch.setattr(memo, "SETTLED", -(10**12))
-    reads: list[str] = []
-    real_open = open
-
-    def counting_open(file: str, *args: Any, **kwargs: Any) -> Any:
-        reads.append(os.path.basename(file))
-        return real_open(file, *args, **kwargs)
-
-    monkeypatch.setattr(memo, "open", counting_open, raising=False)
     assert again(root, counts) == [] and len(reads) == 2  # read, digested, status kept
     reads.clear()
     assert again(root, counts) == [] and reads == [] and counts.files == []
@@ -210,17 +216,9 @@ def test_a_settled_file_is_not_even_read_again(
 
 
 def test_a_file_changed_just_now_is_read_every_time(
-    make_hub: HubFactory, counts: Counts, monkeypatch: pytest.MonkeyPatch
+    make_hub: HubFactory, counts: Counts, reads: list[str]
 ) -> None:
     root = make_hub()  # written this instant: a later write could share its time
-    reads: list[str] = []
-    real_open = open
-
-    def counting_open(file: str, *args: Any, **kwargs: Any) -> Any:
-        reads.append(os.path.basename(file))
-        return real_open(file, *args, **kwargs)
-
-    monkeypatch.setattr(memo, "open", counting_open, raising=False)
     again(root, counts)
     again(root, counts)
     assert reads == [Path(FIRST).name] * 2
