@@ -56,7 +56,7 @@ from mkdocs.structure.pages import Page
 from hub import feeds
 from hub.cards import write_cards
 from hub.errors import BuildError
-from hub.site import pages
+from hub.site import extras, pages
 from hub.site.build import build_site, swap_in
 from hub.site.lite import render_lite
 from hub.site.plugin import CSS, HERE, StormHubPlugin
@@ -294,6 +294,7 @@ def _render_into(
         "feed.xml": feeds.rss(hub, now),
         "atom.xml": feeds.atom(hub, now),
         "feed.json": feeds.json_feed(hub, now),
+        **extras.touched_files(hub, now, touched),
     }
 
     files = get_files(config)
@@ -363,6 +364,7 @@ def _render_into(
     # Archive pages before the lists that link to them; the feeds last.
     list_uris = [written[f"updates/archive/{n}.md"] for n in archive]
     list_uris += [written["updates/index.md"], written["index.md"], LITE, *FEED_FILES]
+    list_uris += [uri for uri in statics if uri not in (LITE, *FEED_FILES)]
     return update_uris, list_uris
 
 

@@ -24,7 +24,7 @@ from hub.config import load_channels
 from hub.content import load_hub, now_utc
 from hub.errors import ContentError
 from hub.privacy import require_private
-from hub.site import pages
+from hub.site import extras, pages
 from hub.site.lite import render_lite
 from hub.text import MARKDOWN_EXTENSIONS
 
@@ -104,6 +104,7 @@ class StormHubPlugin(BasePlugin[StormHubConfig]):  # type: ignore[no-untyped-cal
         generated["feed.xml"] = feeds.rss(hub, now)
         generated["atom.xml"] = feeds.atom(hub, now)
         generated["feed.json"] = feeds.json_feed(hub, now)
+        generated.update(extras.site_files(hub, now))
         generated[CSS] = (HERE / CSS).read_text(encoding="utf-8")
         for uri, content in generated.items():
             existing = files.get_file_from_path(uri)
