@@ -20,6 +20,8 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from hub import offline
+
 if TYPE_CHECKING:
     from hub.model import Hub, Update
 
@@ -27,8 +29,12 @@ Content = str | bytes
 SiteFiles = Callable[["Hub", dt.datetime], dict[str, Content]]
 TouchedFiles = Callable[["Hub", dt.datetime, Sequence["Update"]], dict[str, Content]]
 
-SITE: list[SiteFiles] = []
-TOUCHED: list[TouchedFiles] = []
+SITE: list[SiteFiles] = [
+    offline.site_files,
+]
+TOUCHED: list[TouchedFiles] = [
+    offline.touched_files,
+]
 
 
 def site_files(hub: Hub, now: dt.datetime) -> dict[str, Content]:

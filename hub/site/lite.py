@@ -11,6 +11,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from hub.model import ClosureStatus, display_phone
+from hub.offline import NOTICE_CLASS
 from hub.site.pages import FEEDS, summary, time_label
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ _CSS = (
     "color:#111;background:#fff}h1{font-size:1.4rem}h2{font-size:1.15rem;border-top:2px solid"
     " #333;padding-top:.4rem}h3{font-size:1rem;margin-bottom:.2rem}a{color:#0645ad}"
     ".b{border:3px solid #a00;padding:.4rem;font-weight:bold}small{color:#444}"
+    f".{NOTICE_CLASS}{{border:3px solid #8a4b00;padding:.4rem;font-weight:bold}}"
 )
 
 
@@ -49,6 +51,8 @@ def render_lite(hub: Hub, now: dt.datetime) -> str:
         f"<header><h1>{escape(info.event)}</h1>",
         f"<p>{escape(info.organisation)}. Text-only page. "
         f'Page made {_time(hub, now)}. <a href="../">Full site</a></p></header><main>',
+        f'<p class="{NOTICE_CLASS}" hidden role="status">You are offline: this is a saved '
+        f"copy of this page, made {_time(hub, now)}. It may be out of date.</p>",
     ]
     if hub.exercise:
         out.append(

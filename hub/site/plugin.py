@@ -93,6 +93,11 @@ class StormHubPlugin(BasePlugin[StormHubConfig]):  # type: ignore[no-untyped-cal
         config.extra["stormhub"] = {
             "feeds": [{"path": p, "type": t, "title": label} for p, t, label in pages.FEEDS],
             "exercise": self.exercise,
+            # when the pages were made, for the notice on a copy read offline
+            "made": {
+                "iso": self.moment.isoformat(),
+                "label": pages.time_label(self.hub, self.moment) if self.hub else "",
+            },
         }
         return config
 
