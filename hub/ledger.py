@@ -37,9 +37,6 @@ CREATE TABLE IF NOT EXISTS deliveries (
     done_at     TEXT,
     PRIMARY KEY (update_id, channel, action)
 );
--- What planning reads (Ledger.snapshot): each update's posts, grouped in index order.
-CREATE INDEX IF NOT EXISTS posted ON deliveries (update_id, revision, channel)
-    WHERE action = 'post' AND state = 'delivered';
 CREATE TABLE IF NOT EXISTS channels (
     channel    TEXT PRIMARY KEY,
     first_used TEXT NOT NULL
@@ -67,6 +64,11 @@ CREATE TABLE IF NOT EXISTS approvals (
     PRIMARY KEY (update_id, revision, approved_by)
 );
 """
+
+
+# What planning reads (Ledger.snapshot): each update's posts, grouped in index order.
+POSTED_INDEX = """CREATE INDEX IF NOT EXISTS posted ON deliveries (update_id, revision, channel)
+    WHERE action = 'post' AND state = 'delivered'"""
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,8 @@ class Ledger:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")  # a recorded delivery survives power loss
         self.db.executescript(SCHEMA)
+        with contextlib.suppress(sqlite3.OperationalError):  # a ledger of another shape
+            self.db.execute(POSTED_INDEX)  # reads work without it, only slower
 
     def close(self) -> None:
         self.db.close()
