@@ -137,10 +137,26 @@ def test_new_code_or_libraries_start_a_new_memo(
     assert again(root, counts) == [] and counts.files == [Path(FIRST).name]
 
 
-def test_the_fingerprint_covers_the_code_and_the_parsers() -> None:
+def test_the_fingerprint_covers_the_code_and_the_parsers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "hub"
+    package.mkdir()
+    for name in ("memo.py", "content.py"):
+        (package / name).write_text(f"# {name}\n", "utf-8")
+    monkeypatch.setattr(memo, "__file__", str(package / "memo.py"))
+    memo._fingerprint.cache_clear()
     one = memo._fingerprint()
     memo._fingerprint.cache_clear()
     assert memo._fingerprint() == one  # stable for the same code
+    (package / "content.py").write_text("# content.py, changed\n", "utf-8")
+    memo._fingerprint.cache_clear()
+    assert memo._fingerprint() != one  # any module of the package
+    changed = memo._fingerprint()
+    monkeypatch.setattr(memo, "LIBRARIES", (*memo.LIBRARIES, "feedgen"))
+    memo._fingerprint.cache_clear()
+    assert memo._fingerprint() != changed  # and the libraries' versions
+    memo._fingerprint.cache_clear()
     assert "pydantic" in memo.LIBRARIES and "PyYAML" in memo.LIBRARIES
 
 
