@@ -7,6 +7,7 @@ nothing in this module reads files.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -175,6 +176,28 @@ def slugify(text: str) -> str:
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; with *update*, what is worked out from the fields is not copied.
+
+        An update's :attr:`~Update.revision` and a hub's lookups are worked out anew.
+        """
+        copy = super().model_copy(update=update, deep=deep)
+        if update:
+            for name in _cached(type(self)):
+                copy.__dict__.pop(name, None)
+        return copy
+
+
+@functools.cache
+def _cached(model: type[BaseModel]) -> tuple[str, ...]:
+    """The names of *model*'s cached properties (kept in the instance's ``__dict__``)."""
+    return tuple(
+        name
+        for klass in model.__mro__
+        for name, value in vars(klass).items()
+        if isinstance(value, cached_property)
+    )
+
 
 def _approval(value: Any) -> Any:
     if isinstance(value, bool):  # `approval: yes` / `no`
@@ -232,6 +255,111 @@ class Privacy(_Model):
     allow: tuple[PrivacyAllow, ...] = ()
 
 
+def _one_of(*choices: str) -> BeforeValidator:
+    """A value from *choices* (OASIS CAP 1.2 spelling), read whatever its case."""
+    spelled = {choice.lower(): choice for choice in choices}
+
+    def pick(value: Any) -> str:
+        if isinstance(value, str) and value.strip().lower() in spelled:
+            return spelled[value.strip().lower()]
+        raise ValueError(f"expected one of {', '.join(choices)} (got {value!r})")
+
+    return BeforeValidator(pick)
+
+
+CAP_CATEGORIES = "Geo Met Safety Security Rescue Fire Health Env Transport Infra CBRNE Other"
+CapCategory = Annotated[str, _one_of(*CAP_CATEGORIES.split())]
+CapUrgency = Annotated[str, _one_of("Immediate", "Expected", "Future", "Past", "Unknown")]
+CapSeverity = Annotated[str, _one_of("Extreme", "Severe", "Moderate", "Minor", "Unknown")]
+CapCertainty = Annotated[str, _one_of("Observed", "Likely", "Possible", "Unlikely", "Unknown")]
+
+
+def _categories(value: Any) -> Any:
+    return (value,) if isinstance(value, str) else value
+
+
+CapCategories = Annotated[tuple[CapCategory, ...], BeforeValidator(_categories)]
+# CAP 1.2 3.3.1: no whitespace, commas, "<" or "&" in identifiers and senders
+CAP_RESTRICTED = re.compile(r"[\s,<&]")
+
+
+def _cap_token(value: str) -> str:
+    if not value or CAP_RESTRICTED.search(value):
+        raise ValueError(
+            f"{value!r} must not be empty or hold spaces, commas, < or &: "
+            "use a domain name such as alerts.example.org"
+        )
+    return value
+
+
+def cap_polygon(value: Any) -> str:
+    """A CAP polygon (``"lat,lon lat,lon ..."``, first pair repeated last), or a list of pairs."""
+    if isinstance(value, list | tuple):
+        value = " ".join(str(pair).replace(" ", "") for pair in value)
+    if not isinstance(value, str):
+        raise ValueError('expected "lat,lon lat,lon ..." pairs, e.g. "36.8,-76.3 36.9,-76.3 ..."')
+    pairs = value.split()
+    for pair in pairs:
+        lat, _, lon = pair.partition(",")
+        try:
+            lat_f, lon_f = float(lat), float(lon)
+        except ValueError:
+            raise ValueError(f"{pair!r} is not a lat,lon pair such as 36.85,-76.29") from None
+        if not (-90 <= lat_f <= 90 and -180 <= lon_f <= 180):
+            raise ValueError(
+                f"{pair!r} is out of range: latitude comes first (-90..90), then longitude "
+                "(-180..180)"
+            )
+    if len(pairs) < 4:
+        raise ValueError(f"a polygon needs at least 4 lat,lon pairs, got {len(pairs)}")
+    if pairs[0] != pairs[-1]:
+        raise ValueError(f"a polygon must end where it starts: add {pairs[0]} at the end")
+    return " ".join(pairs)
+
+
+Polygon = Annotated[str, BeforeValidator(cap_polygon)]
+
+
+class Geocode(_Model):
+    """A coded area, e.g. ``{name: SAME, value: "051710"}`` (CAP ``<geocode>``)."""
+
+    name: Text = Field(description="the code system, e.g. SAME, FIPS6, UGC")
+    value: Text
+
+
+class Area(_Model):
+    """Where an update or the hub applies (CAP ``<area>``); a bare string is a description."""
+
+    description: Text
+    polygons: tuple[Polygon, ...] = ()
+    geocodes: tuple[Geocode, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text(cls, data: Any) -> Any:
+        return {"description": data} if isinstance(data, str) else data
+
+
+class CapHub(_Model):
+    """``cap:`` in hub.yaml: how the hub's CAP alerts name their sender and contact."""
+
+    sender: Annotated[str, AfterValidator(_cap_token)] | None = Field(
+        None, description="the CAP sender; the site's host name when not set"
+    )
+    contact: Text | None = Field(None, description="who to contact; the organisation if not set")
+    category: CapCategories = Field(("Safety",), description="the default CAP category")
+
+
+class CapUpdate(_Model):
+    """``cap:`` in an update's front matter: its CAP alert's values instead of the defaults."""
+
+    category: CapCategories = ()
+    event: Text | None = None
+    urgency: CapUrgency | None = None
+    severity: CapSeverity | None = None
+    certainty: CapCertainty | None = None
+
+
 class HubInfo(_Model):
     """``content/hub.yaml``: who runs the hub, for which event, and in which timezone."""
 
@@ -255,6 +383,8 @@ class HubInfo(_Model):
         default_factory=Privacy,
         description="the patient-privacy guard's extra words and allowed findings",
     )
+    area: Area | None = Field(None, description="where the hub serves, for CAP alerts")
+    cap: CapHub = Field(default_factory=CapHub, description="CAP sender, contact, category")
 
     @field_validator("timezone")
     @classmethod
@@ -301,6 +431,10 @@ class HubInfo(_Model):
         return self.languages[0]
 
 
+# Update fields added after updates were first published; see Update.revision.
+_LATER_FIELDS = ("instruction", "area", "cap")
+
+
 class Update(_Model):
     """One live update: ``content/updates/<id>.md``."""
 
@@ -327,6 +461,11 @@ class Update(_Model):
     consent: Text | None = Field(
         None, description="reference to the documented consent a patient-story update needs"
     )
+    instruction: Text | None = Field(None, description="what people should do (CAP)")
+    area: Area | None = Field(None, description="where it applies, if not the hub's area")
+    cap: CapUpdate = Field(
+        default_factory=CapUpdate, description="CAP category, event, urgency, severity, certainty"
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> Update:
@@ -342,19 +481,16 @@ class Update(_Model):
             raise FieldProblem("retraction", "retraction is set but retracted: (the time) is not")
         return self
 
-    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        """A copy; with *update*, its :attr:`revision` is worked out anew, not copied."""
-        copy = super().model_copy(update=update, deep=deep)
-        if update:
-            copy.__dict__.pop("revision", None)
-        return copy
-
     @cached_property
     def revision(self) -> str:
         """A short hash of everything the public sees; changes whenever the update does."""
         # author, phi_ok and consent are not shown to the public, and leaving them out
         # keeps old revisions stable
-        public = self.model_dump(mode="json", exclude={"author", "phi_ok", "consent"})
+        hidden = {"author", "phi_ok", "consent"}
+        # fields added later count only when set: an update that leaves them out keeps the
+        # revision it had before they existed (the ledger and the site's manifest hold it)
+        hidden.update(name for name in _LATER_FIELDS if name not in self.model_fields_set)
+        public = self.model_dump(mode="json", exclude=hidden)
         payload = json.dumps(public, sort_keys=True).encode()
         return hashlib.sha256(payload).hexdigest()[:16]
 

@@ -676,6 +676,8 @@ def review(hub: Hub, *, memo: Memo | None = None) -> Review:
                                                    (None, update.body)]  # fmt: skip
             texts += [(("alt",), update.alt)] if update.alt else []
             texts += [(("retraction",), update.retraction)] if update.retraction else []
+            texts += [(("instruction",), update.instruction)] if update.instruction else []
+            texts += [(("area",), update.area.description)] if update.area else []
             # The revision is a hash of all the update's public text: no need to hash again.
             key = f"update {update.revision}".encode()
             if any(scan([v for _, v in texts], key)):

@@ -51,7 +51,7 @@ BAD_INPUTS = [
         {"content/updates/a.md": update(GOOD_FRONT + "sevrity: x\n")},
         "content/updates/a.md:5:1: sevrity: unknown key 'sevrity': did you mean 'severity'? "
         "(allowed: time, title, severity, tags, image, alt, supersedes, expires, retracted, "
-        "retraction, author, phi_ok, consent)",
+        "retraction, author, phi_ok, consent, instruction, area, cap)",
         id="unknown-key",
     ),
     pytest.param(

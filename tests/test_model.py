@@ -43,6 +43,18 @@ def test_revision_changes_with_what_the_public_sees() -> None:
     assert first.model_copy().revision == first.revision
 
 
+def test_a_hub_copied_with_other_updates_looks_them_up_anew() -> None:
+    info = HubInfo(organisation="O", event="E", timezone="UTC")
+    one = Update.model_validate({**BASE, "time": "2026-11-27T06:15:00Z"})
+    other = Update.model_validate({**BASE, "id": "other", "time": "2026-11-27T07:15:00Z"})
+    hub = Hub(info=info, site_url="https://h.example/", updates=(one,))  # type: ignore[arg-type]
+    assert hub.update(one.id) is one  # looked up, and kept
+    copied = hub.model_copy(update={"updates": (other,)})
+    assert copied.update("other") is other
+    with pytest.raises(KeyError):
+        copied.update(one.id)
+
+
 def test_hub_refuses_inconsistent_updates() -> None:
     info = HubInfo(organisation="O", event="E", timezone="UTC")
     orphan = Update.model_validate({**BASE, "time": "2026-11-27T06:15:00Z", "supersedes": "x"})

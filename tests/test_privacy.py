@@ -394,3 +394,27 @@ def test_require_private_raises_content_error(make_hub: HubFactory) -> None:
     with pytest.raises(ContentError) as info:
         require_private(load_hub(root))
     assert len(info.value.problems) == 3
+
+
+def test_the_cap_texts_of_an_update_are_scanned_too(make_hub: HubFactory) -> None:
+    root = make_hub(
+        {
+            "content/updates/2026-11-27-0900-alert.md": """\
+            ---
+            time: 2026-11-27 09:00
+            title: Boil water advisory
+            severity: advisory
+            instruction: Call his daughter at 757-412-3456 before boiling water.
+            area: Eastside, where Mr. Jones in room 412 lives
+            ---
+            Boil tap water for one minute before drinking it.
+            """
+        }
+    )
+    code, lines, _ = check(root)
+    assert code == 2
+    where = sorted(line.split(": privacy: ")[0] for line in lines if ": privacy: " in line)
+    assert where == [
+        "content/updates/2026-11-27-0900-alert.md:5:35",
+        "content/updates/2026-11-27-0900-alert.md:6:23",
+    ], lines

@@ -20,7 +20,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from hub import offline
+from hub import cap, ical, offline, poster, vcard
 
 if TYPE_CHECKING:
     from hub.model import Hub, Update
@@ -30,10 +30,18 @@ SiteFiles = Callable[["Hub", dt.datetime], dict[str, Content]]
 TouchedFiles = Callable[["Hub", dt.datetime, Sequence["Update"]], dict[str, Content]]
 
 SITE: list[SiteFiles] = [
+    cap.site_files,
     offline.site_files,
+    poster.site_files,
+    ical.site_files,
+    vcard.site_files,
 ]
 TOUCHED: list[TouchedFiles] = [
+    cap.touched_files,
     offline.touched_files,
+    ical.touched_files,
+    vcard.touched_files,
+    poster.touched_files,
 ]
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from itertools import groupby
 from typing import TYPE_CHECKING
 
+from hub import jsonld
 from hub.model import ClosureStatus, HubStatus, Severity, display_phone
 from hub.text import plain_text, shorten
 
@@ -144,6 +145,9 @@ def home(hub: Hub, now: dt.datetime) -> str:
         *[f"- [{label} feed]({path})" for path, _, label in FEEDS],
         "",
     ]
+    announcement = jsonld.hub_announcement(hub)
+    if announcement is not None:
+        parts += [jsonld.script(announcement), ""]
     return "\n".join(parts)
 
 
@@ -308,6 +312,7 @@ def update_page(hub: Hub, update: Update, now: dt.datetime) -> str:
     if update.tags:
         parts += ["Topics: " + ", ".join(esc(t) for t in update.tags), ""]
     parts += [f"[All live updates]({_link('updates/index.md', here)})", ""]
+    parts += [jsonld.script(jsonld.update_announcement(hub, update)), ""]
     return "\n".join(parts)
 
 
@@ -319,6 +324,9 @@ def closures(hub: Hub, now: dt.datetime) -> str:
         "# Closures",
         "",
         "What is closed or limited right now, and what to use instead.",
+        "",
+        "[Add these closures to your calendar](closures.ics) (iCalendar: subscribe to its "
+        "address to keep it up to date)",
         "",
         "## In effect now",
         "",
@@ -367,6 +375,10 @@ def contacts(hub: Hub) -> str:
         "# Contacts",
         "",
         "In a life-threatening emergency, call 911.",
+        "",
+        "[Save all these contacts to your phone](contacts.vcf) (vCard)",
+        "",
+        "[Printable poster with the key numbers and a QR code](poster/index.html)",
         "",
     ]
     by_category = sorted(hub.contacts, key=lambda c: c.category)
