@@ -161,6 +161,9 @@ def alert(hub: Hub, update: Update) -> bytes:
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
+INDEX_LATEST = 50  # alerts listed in cap/index.atom, as the feeds list 50 updates
+
+
 def alerts(hub: Hub) -> list[Update]:
     """The updates that have alerts, newest message first."""
     found = [u for u in hub.updates if is_alert(hub, u)]
@@ -168,9 +171,13 @@ def alerts(hub: Hub) -> list[Update]:
 
 
 def index(hub: Hub, now: dt.datetime) -> bytes:
-    """``cap/index.atom``: an Atom feed linking every alert, newest first."""
+    """``cap/index.atom``: an Atom feed linking the newest :data:`INDEX_LATEST` alerts.
+
+    Bounded like the other feeds: an aggregator polls it for what is new, and every
+    alert stays at its own address.
+    """
     info = hub.info
-    listed = alerts(hub)
+    listed = alerts(hub)[:INDEX_LATEST]
     fg = FeedGenerator()
     fg.id(hub.url(INDEX))
     fg.title(f"CAP alerts: {info.event}: {info.organisation}")

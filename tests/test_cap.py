@@ -393,3 +393,13 @@ def test_full_build_of_a_small_hub(tmp_path: Path, make_hub: HubFactory) -> None
     assert sorted(p.name for p in (site / "cap").iterdir()) == sorted(
         [*(f"{u.id}.xml" for u in cap.alerts(hub)), "index.atom"]
     )
+
+
+def test_the_index_lists_the_newest_alerts_only(
+    sample_hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cap, "INDEX_LATEST", 2)
+    feed = feedparser.parse(cap.index(sample_hub, NOW))
+    newest = cap.alerts(sample_hub)[:2]
+    assert [e.link for e in feed.entries] == [sample_hub.url(cap.uri(u)) for u in newest]
+    assert len(cap.alerts(sample_hub)) > 2  # the others are still alerts, at their address
