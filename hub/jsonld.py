@@ -7,7 +7,8 @@ Python-Markdown passes through untouched and the search index skips. ``<``, ``>`
 can end the script early.
 
 No ``category`` is given: the only one Google documents is COVID-19's Wikidata item.
-No ``spatialCoverage`` either: a hub names no area, only a country for phone numbers.
+No ``spatialCoverage`` yet: ``area:`` in hub.yaml (added for CAP alerts, at the same time)
+could give it as a ``Place``.
 """
 
 from __future__ import annotations
