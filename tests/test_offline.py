@@ -12,14 +12,15 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from hub import offline
 from hub.content import load_hub
 from hub.site import extras
 from hub.site.build import build_site
+from tests.chromium import chromium
 from tests.conftest import NOW, ROOT
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _QuietHandler
+from tests.test_browser import _QuietHandler
 
 HUB = load_hub(ROOT)
 
@@ -91,17 +92,9 @@ class _Server:
 
 @contextmanager
 def phone() -> Iterator[Page]:
-    if not CHROMIUM.is_file():
-        pytest.fail(f"needs {CHROMIUM}: run scripts/browser-deps", pytrace=False)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            context = browser.new_context(viewport={"width": 390, "height": 844})
-            yield context.new_page()
-        finally:
-            browser.close()
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 390, "height": 844})
+        yield context.new_page()
 
 
 KEPT = """async (paths) => {

@@ -18,17 +18,16 @@ import pytest
 import segno
 from bs4 import BeautifulSoup
 from PIL import Image
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from hub.cards import short_url
 from hub.content import load_hub
 from hub.model import Hub, display_phone
 from hub.poster import MAX_CONTACTS, URI, render_poster, site_files, touched_files
 from hub.site.pages import time_label
+from tests.chromium import chromium
 from tests.conftest import HUB_YAML, NOW, HubFactory
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run"]
 PAPER = ["A4", "Letter"]
 
 LONG_BANNER = HUB_YAML.replace(
@@ -226,16 +225,8 @@ def run(*args: str) -> str:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/browser-deps", pytrace=False)
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def print_pages(browser: Browser, html: str, paper: str, out: Path) -> list[Path]:
