@@ -24,9 +24,7 @@ from hub.model import ClosureStatus, exercise_title
 from hub.text import plain_text
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from hub.model import Closure, Hub, Update
+    from hub.model import Closure, Hub
 
 FILE = "closures.ics"
 HORIZON_DAYS = 14
@@ -98,12 +96,3 @@ def description(c: Closure) -> str:
 def site_files(hub: Hub, now: dt.datetime) -> dict[str, str | bytes]:
     """``closures.ics``, for a full build."""
     return {FILE: calendar(hub, now)}
-
-
-def touched_files(hub: Hub, now: dt.datetime, touched: Sequence[Update]) -> dict[str, str | bytes]:
-    """``closures.ics`` again, for the fast path.
-
-    A new update does not change it, but the fast path renders the closures page, whose
-    link to the file must resolve; writing the same bytes again costs a millisecond.
-    """
-    return site_files(hub, now)

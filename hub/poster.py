@@ -28,9 +28,7 @@ from hub.site.pages import FEEDS, time_label
 from hub.text import shorten
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from hub.model import Contact, Hub, Update
+    from hub.model import Contact, Hub
     from hub.site.extras import Content
 
 URI = "poster/index.html"
@@ -77,13 +75,6 @@ WORDS = {
 def site_files(hub: Hub, now: dt.datetime) -> dict[str, Content]:
     """The poster, for a full build."""
     return {URI: render_poster(hub, now, hub.info.language)}
-
-
-def touched_files(hub: Hub, now: dt.datetime, touched: Sequence[Update]) -> dict[str, Content]:
-    """The poster again, for the fast path, whose MkDocs must find what contacts links."""
-    # The fast path's MkDocs knows only the files it is given, and a link to a missing
-    # one is a warning, which sends publish to a full build.
-    return site_files(hub, now)
 
 
 def qr_svg(url: str, label: str) -> str:

@@ -16,9 +16,8 @@ import vobject  # type: ignore[import-untyped, unused-ignore]
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Sequence
 
-    from hub.model import Contact, Hub, Update
+    from hub.model import Contact, Hub
 
 FILE = "contacts.vcf"
 
@@ -58,8 +57,3 @@ def cards(hub: Hub) -> str:
 def site_files(hub: Hub, now: dt.datetime) -> dict[str, str | bytes]:
     """``contacts.vcf``, for a full build."""
     return {FILE: cards(hub)}
-
-
-def touched_files(hub: Hub, now: dt.datetime, touched: Sequence[Update]) -> dict[str, str | bytes]:
-    """``contacts.vcf`` again, for the fast path: the contacts page links to it."""
-    return site_files(hub, now)

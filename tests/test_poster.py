@@ -23,7 +23,7 @@ from playwright.sync_api import Browser
 from hub.cards import short_url
 from hub.content import load_hub
 from hub.model import Hub, display_phone
-from hub.poster import MAX_CONTACTS, URI, render_poster, site_files, touched_files
+from hub.poster import MAX_CONTACTS, URI, render_poster, site_files
 from hub.site.pages import time_label
 from tests.chromium import chromium
 from tests.conftest import HUB_YAML, NOW, HubFactory
@@ -281,8 +281,3 @@ def test_a_crowded_poster_still_prints_on_one_sheet(
     assert len(pages) == 1, f"the poster takes {len(pages)} pages on {paper}"
     scanned = run(tool("zbarimg", "pdf-deps"), "--quiet", "--raw", str(pages[0]))
     assert scanned.split() == [crowded_hub.url()]
-
-
-def test_the_fast_path_writes_the_same_poster_as_the_full_build(sample_hub: Hub) -> None:
-    # the contacts page links the poster, and the fast path's MkDocs must find it
-    assert touched_files(sample_hub, NOW, sample_hub.updates[:1]) == site_files(sample_hub, NOW)

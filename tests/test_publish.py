@@ -235,3 +235,19 @@ def test_rebuild_child_reports_errors(published: Path) -> None:
     shutil.rmtree(published / "content")
     assert fast.main(["rebuild", str(published), str(published / "site"), "1"]) == 1
     assert fast.main(["bogus"]) == 2
+
+
+def test_the_fast_path_links_the_poster_and_the_cards_without_rewriting_them(
+    published: Path,
+) -> None:
+    """closures.ics, contacts.vcf and the poster do not change with a new update: the
+    fast path's pages link them, and the live site keeps the full build's copies."""
+    from hub.site import extras
+
+    site = published / "site"
+    assert all((site / uri).is_file() for uri in extras.LINKED)  # from the full build
+    (published / f"content/updates/{NEW_ID}.md").write_text(NEW, encoding="utf-8")
+    result = publish(published, now=NOW)
+    assert result.fast is not None  # the fast path ran: every link resolved
+    assert not set(extras.LINKED) & set(result.fast.written)
+    assert "contacts.vcf" in (site / "contacts/index.html").read_text()

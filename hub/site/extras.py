@@ -9,7 +9,8 @@ build (:meth:`hub.site.plugin.StormHubPlugin.on_files`) and the fast publish pat
   full build;
 - :data:`TOUCHED`: functions ``(hub, now, touched) -> {uri: content}`` giving only the
   files that new or changed updates (*touched*) change, for the fast path, which writes
-  them with the home page and the feeds.
+  them with the home page and the feeds;
+- :data:`LINKED`: the uris of files no update changes that the fast path's pages link to.
 
 A uri is the file's path in the site (``cap/index.atom``); content is text (UTF-8) or bytes.
 """
@@ -39,10 +40,11 @@ SITE: list[SiteFiles] = [
 TOUCHED: list[TouchedFiles] = [
     cap.touched_files,
     offline.touched_files,
-    ical.touched_files,
-    vcard.touched_files,
-    poster.touched_files,
 ]
+# Files of SITE that no update changes but that the pages the fast path renders link to:
+# its MkDocs is told they exist (a link to a file it does not know is a warning, which
+# sends a publish to a full build), and the live site keeps the full build's copies.
+LINKED: list[str] = [ical.FILE, vcard.FILE, poster.URI]
 
 
 def site_files(hub: Hub, now: dt.datetime) -> dict[str, Content]:

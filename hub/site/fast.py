@@ -315,6 +315,9 @@ def _render_into(
         )
     for uri, content in statics.items():
         files.append(File.generated(config, uri, content=content))
+    for uri in extras.LINKED:  # there for links to resolve; the live site has them
+        if uri not in statics and files.get_file_from_path(uri) is None:
+            files.append(File.generated(config, uri, content=""))
     files.append(File.generated(config, CSS, abs_src_path=str(HERE / CSS)))
     images = plugin.root / "content" / "images"
     if images.is_dir():
