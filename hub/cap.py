@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from hub.model import CAP_RESTRICTED, Area, Severity, cap_polygon
+from hub.model import CAP_RESTRICTED, Area, CapUpdate, Severity, cap_polygon
 from hub.text import plain_text, shorten
 
 if TYPE_CHECKING:
@@ -127,13 +127,14 @@ def alert(hub: Hub, update: Update) -> bytes:
 
     info = etree.SubElement(root, f"{_C}info")
     add(info, "language", _language(hub))
-    for category in update.cap.category or hub.info.cap.category:
+    chosen = update.cap or CapUpdate()  # the update's own values, else the defaults
+    for category in chosen.category or hub.info.cap.category:
         add(info, "category", category)
-    add(info, "event", update.cap.event or hub.info.event)
+    add(info, "event", chosen.event or hub.info.event)
     urgency, severity, certainty = DEFAULTS[update.severity]
-    add(info, "urgency", update.cap.urgency or urgency)
-    add(info, "severity", update.cap.severity or severity)
-    add(info, "certainty", update.cap.certainty or certainty)
+    add(info, "urgency", chosen.urgency or urgency)
+    add(info, "severity", chosen.severity or severity)
+    add(info, "certainty", chosen.certainty or certainty)
     if update.expires is not None:
         add(info, "expires", cap_time(hub, update.expires))
     add(info, "senderName", hub.info.organisation)

@@ -18,12 +18,12 @@ import datetime as dt
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import icalendar
-
 from hub.model import ClosureStatus, exercise_title
 from hub.text import plain_text
 
 if TYPE_CHECKING:
+    import icalendar
+
     from hub.model import Closure, Hub
 
 FILE = "closures.ics"
@@ -44,6 +44,8 @@ def open_ended_end(hub: Hub, closure: Closure, now: dt.datetime) -> dt.datetime:
 
 def calendar(hub: Hub, now: dt.datetime) -> bytes:
     """The closures in effect now or later, as an iCalendar (RFC 5545) file."""
+    import icalendar  # here: a command that builds no site does not pay for it
+
     cal = icalendar.Calendar()
     name = f"{hub.info.event}: closures"
     if hub.exercise:
@@ -66,6 +68,8 @@ def calendar(hub: Hub, now: dt.datetime) -> bytes:
 
 
 def _event(hub: Hub, c: Closure, now: dt.datetime, host: str) -> icalendar.Event:
+    import icalendar
+
     summary = f"{c.facility} {_SUMMARY[c.status]}"
     event = icalendar.Event()
     event.add("uid", f"closure-{c.id}@{host}")

@@ -463,8 +463,8 @@ class Update(_Model):
     )
     instruction: Text | None = Field(None, description="what people should do (CAP)")
     area: Area | None = Field(None, description="where it applies, if not the hub's area")
-    cap: CapUpdate = Field(
-        default_factory=CapUpdate, description="CAP category, event, urgency, severity, certainty"
+    cap: CapUpdate | None = Field(
+        None, description="CAP category, event, urgency, severity, certainty"
     )
 
     @model_validator(mode="after")

@@ -20,8 +20,6 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import segno
-
 from hub.cards import short_url
 from hub.model import display_phone
 from hub.site.pages import FEEDS, time_label
@@ -79,6 +77,8 @@ def site_files(hub: Hub, now: dt.datetime) -> dict[str, Content]:
 
 def qr_svg(url: str, label: str) -> str:
     """An inline SVG QR code of *url*, scaled by CSS, with *label* as its accessible name."""
+    import segno  # here: only a build draws the QR code
+
     code = segno.make(url, error="q", micro=False)
     svg = code.svg_inline(omitsize=True, dark="#000", light="#fff", border=4)
     return svg.replace("<svg ", f'<svg role="img" aria-label="{escape(label)}" ', 1)

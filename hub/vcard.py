@@ -12,8 +12,6 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-import vobject  # type: ignore[import-untyped, unused-ignore]
-
 if TYPE_CHECKING:
     import datetime as dt
 
@@ -24,6 +22,8 @@ FILE = "contacts.vcf"
 
 def card(hub: Hub, contact: Contact) -> Any:
     """One contact's card; its UID stays the same for as long as the contact's id does."""
+    import vobject  # type: ignore[import-untyped, unused-ignore]  # (only when building)
+
     vcard = vobject.vCard()
     vcard.add("version").value = "4.0"
     vcard.add("kind").value = "org"
