@@ -757,13 +757,15 @@ def overrides(hub: Hub) -> list[Override]:
     return review(hub).overrides
 
 
-def require_private(hub: Hub) -> Review:
+def require_private(hub: Hub, *, memo: Memo | None = None) -> Review:
     """Review *hub*; raise if anything would publish likely PHI or a story without consent.
+
+    *memo* as for :func:`review`.
 
     Raises:
         ContentError: every privacy and consent problem, as ``path:line:col: privacy: ...``.
     """
-    result = review(hub)
+    result = review(hub, memo=memo)
     if result.problems:
         raise ContentError(result.problems)
     return result

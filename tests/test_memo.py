@@ -252,3 +252,17 @@ def test_new_words_to_flag_are_looked_for_in_every_update_again(
     )
     problems = again(root, counts)
     assert len(problems) == 1 and "'generator power'" in problems[0], problems
+
+
+def test_a_build_after_a_check_reuses_its_work(
+    make_hub: HubFactory, counts: Counts, tmp_path: Path
+) -> None:
+    from hub.site.build import build_site
+
+    root = make_hub({"content/updates/2026-11-27-0800-shelter.md": SECOND})
+    assert again(root, counts) == []
+    counts.files.clear()
+    counts.scans.clear()
+    build_site(root, site_dir=tmp_path / "site")  # as publish's background rebuild does
+    assert counts.files == [] and counts.scans == []
+    assert (tmp_path / "site/updates/2026-11-27-0800-shelter/index.html").is_file()

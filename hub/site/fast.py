@@ -437,9 +437,10 @@ def rebuild(root: Path, site_dir: Path, *, generation: int, now: dt.datetime | N
             is untouched.
     """
     from hub.content import load_hub
+    from hub.memo import Memo
 
     # Loaded before the build: content saved meanwhile shows up as "changed" next time.
-    hub = load_hub(root)
+    hub = load_hub(root, memo=Memo.open(root))  # the memo of the check that came first
     fresh = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-full-", dir=site_dir.parent))
     try:
         built = build_site(root, site_dir=fresh / "site", now=now)

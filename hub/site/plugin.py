@@ -23,6 +23,7 @@ from hub.cards import write_cards
 from hub.config import load_channels
 from hub.content import load_hub, now_utc
 from hub.errors import ContentError
+from hub.memo import Memo
 from hub.privacy import require_private
 from hub.site import extras, pages
 from hub.site.lite import render_lite
@@ -69,9 +70,14 @@ class StormHubPlugin(BasePlugin[StormHubConfig]):  # type: ignore[no-untyped-cal
             # on_startup), so the preloaded hub is taken once and never leaks into a later
             # build.
             preloaded, self.preloaded = self.preloaded, None
-            self.hub = preloaded if preloaded is not None else load_hub(self.root)
-            if preloaded is None:  # a preloaded hub has been through check_hub
-                require_private(self.hub)
+            if preloaded is None:
+                # The check's memo, read only: files the last check saw are not parsed
+                # and scanned again (a publish's background rebuild, thousands of updates).
+                memo = Memo.open(self.root)
+                self.hub = load_hub(self.root, memo=memo)
+                require_private(self.hub, memo=memo)
+            else:  # a preloaded hub has been through check_hub
+                self.hub = preloaded
         except ContentError as exc:
             if not self.serving:
                 raise
