@@ -34,9 +34,9 @@ from typing import TYPE_CHECKING, Any
 import click
 import yaml
 
-from hub.content import FRONT_MATTER, load_hub, now_utc
+from hub.content import FRONT_MATTER, load_hub, now_utc, read_info
 from hub.errors import ContentError, HubError, Problem
-from hub.located import Collector, _Loader, validate, yaml_file
+from hub.located import Collector, _Loader, yaml_file
 from hub.model import ClosureStatus, HubInfo, Severity, localize, slugify
 
 if TYPE_CHECKING:
@@ -187,7 +187,7 @@ def _hub_info(root: Path) -> HubInfo:
     """``content/hub.yaml`` alone (the timezone), without loading every update."""
     out = Collector(root)
     src = yaml_file(root / "content" / "hub.yaml", out, required=True)
-    info = validate(HubInfo, src.data, src, out, {}) if src is not None else None
+    info, _translations = read_info(src, out)
     if out.problems or not isinstance(info, HubInfo):
         raise ContentError(out.problems or [Problem("content/hub.yaml", 1, 1, "", "unreadable")])
     return info

@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
+from hub import i18n
 from hub.model import CAP_RESTRICTED, Area, CapUpdate, Severity, cap_polygon
 from hub.text import plain_text, shorten
+from hub.words import translator
 
 if TYPE_CHECKING:
     from hub.model import Hub, Update
@@ -91,12 +93,22 @@ def reference(hub: Hub, update: Update) -> str:
 
 
 def _language(hub: Hub) -> str:
-    tag = hub.info.language
+    tag = hub.lang
     return tag if "-" in tag else f"{tag}-{hub.info.country}"
 
 
-def alert(hub: Hub, update: Update) -> bytes:
-    """The CAP 1.2 alert of *update* (see :func:`is_alert`), as UTF-8 XML."""
+def views(hub: Hub) -> list[Hub]:
+    """*hub*, then its view in each of its other languages (for their ``<info>`` blocks)."""
+    return [hub, *(i18n.localize(hub, language) for language in hub.info.languages[1:])]
+
+
+def alert(hub: Hub, update: Update, languages: list[Hub] | None = None) -> bytes:
+    """The CAP 1.2 alert of *update* (see :func:`is_alert`), as UTF-8 XML.
+
+    One ``<info>`` per language that has a current translation of *update* (the hub's
+    default language always): *languages* are :func:`views` of *hub*, made once for
+    many alerts.
+    """
     cancel = update.retracted is not None
     root = etree.Element(f"{_C}alert", nsmap={None: NS})
 
@@ -125,6 +137,23 @@ def alert(hub: Hub, update: Update) -> bytes:
     elif corrects and old is not None:
         add(root, "references", reference(hub, old))
 
+    for view in languages or views(hub):
+        if view is hub or i18n.reads_in(view, "update", update.id) == view.lang:
+            shown = update if view is hub else view.update(update.id)
+            _info(root, view, shown, add, cancel=cancel)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+
+
+def _info(
+    root: etree._Element,
+    hub: Hub,
+    update: Update,
+    add: Callable[[etree._Element, str, str], etree._Element],
+    *,
+    cancel: bool,
+) -> None:
+    """The ``<info>`` of *update* in the language of *hub* (a view of the hub)."""
+    _ = translator(hub.lang)
     info = etree.SubElement(root, f"{_C}info")
     add(info, "language", _language(hub))
     chosen = update.cap or CapUpdate()  # the update's own values, else the defaults
@@ -138,16 +167,16 @@ def alert(hub: Hub, update: Update) -> bytes:
     if update.expires is not None:
         add(info, "expires", cap_time(hub, update.expires))
     add(info, "senderName", hub.info.organisation)
-    title = f"Retracted: {update.title}" if cancel else update.title
+    title = f"{_('Retracted:')} {update.title}" if cancel else update.title
     add(info, "headline", shorten(title, HEADLINE_MAX))
     if cancel:
         reason = f" {update.retraction}" if update.retraction else ""
-        add(info, "description", f"Please disregard this update.{reason}")
+        add(info, "description", _("Please disregard this update.") + reason)
     else:
         add(info, "description", plain_text(update.body))
         if update.instruction:
             add(info, "instruction", update.instruction)
-    add(info, "web", hub.url(hub.update_path(update)))
+    add(info, "web", hub.permalink(update))
     add(info, "contact", hub.info.cap.contact or hub.info.organisation)
 
     area = update.area or hub.info.area or Area(description=f"{hub.info.organisation} area")
@@ -159,7 +188,6 @@ def alert(hub: Hub, update: Update) -> bytes:
         geocode = etree.SubElement(where, f"{_C}geocode")
         add(geocode, "valueName", code.name)
         add(geocode, "value", code.value)
-    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
 INDEX_LATEST = 50  # alerts listed in cap/index.atom, as the feeds list 50 updates
@@ -206,20 +234,31 @@ def index(hub: Hub, now: dt.datetime) -> bytes:
         link.set("rel", "alternate")
         link.set("type", MEDIA_TYPE)
         page = etree.SubElement(entry, f"{_ATOM}link", rel="related", type="text/html")
-        page.set("href", hub.url(hub.update_path(update)))
+        page.set("href", hub.permalink(update))
     return bytes(etree.tostring(tree, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
 def site_files(hub: Hub, now: dt.datetime) -> dict[str, str | bytes]:
-    """Every alert and the index, for a full build."""
-    files: dict[str, str | bytes] = {uri(u): alert(hub, u) for u in alerts(hub)}
+    """Every alert and the index, for a full build of the default language's site.
+
+    (An alert holds every language: the other languages' sites have none.)
+    """
+    if hub.language is not None:
+        return {}
+    languages = views(hub)
+    files: dict[str, str | bytes] = {uri(u): alert(hub, u, languages) for u in alerts(hub)}
     files[INDEX] = index(hub, now)
     return files
 
 
 def touched_files(hub: Hub, now: dt.datetime, touched: Sequence[Update]) -> dict[str, str | bytes]:
     """The alerts of the *touched* updates, and the index, for the fast path."""
-    files: dict[str, str | bytes] = {uri(u): alert(hub, u) for u in touched if is_alert(hub, u)}
+    if hub.language is not None:
+        return {}
+    languages = views(hub)
+    files: dict[str, str | bytes] = {
+        uri(u): alert(hub, u, languages) for u in touched if is_alert(hub, u)
+    }
     files[INDEX] = index(hub, now)
     return files
 

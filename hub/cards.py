@@ -226,7 +226,7 @@ def render_card(hub: Hub, update: Update) -> bytes:
     draw.rectangle((MARGIN, footer, WIDTH - MARGIN, footer + 8), fill=colour)
     when = time_label(hub, update.time)
     draw.text((MARGIN, footer + 44), when, font=_shrink_to(when, inner, 48, 28), fill=MUTED)
-    link = short_url(hub.url(hub.update_path(update)))
+    link = short_url(hub.permalink(update))
     link_lines, link_face = url_lines(link, inner)
     for number, line in enumerate(link_lines):
         y = footer + 116 + number * round(link_face.size * 1.25)

@@ -259,7 +259,7 @@ def new(
         author=current_user(by),
         screen=publish,
     )
-    permalink = made.hub.url(made.hub.update_path(made.hub.update(made.id)))
+    permalink = made.hub.permalink(made.hub.update(made.id))
     click.echo(f"Created {made.id}: {made.path.relative_to(Path(hub_dir).resolve())}")
     if not publish:
         click.echo(f"Once published it will be at {permalink}")

@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     HttpUrl,
+    PrivateAttr,
     SecretStr,
     model_validator,
 )
@@ -72,6 +73,17 @@ class ChannelConfig(BaseModel):
         description="an exercise (`stormhub drill --exercise`) posts here for real, every "
         "post marked EXERCISE; other channels get exercise posts only on the simulator",
     )
+    language: str | None = Field(
+        None,
+        description="the language this channel's audience reads (one of hub.yaml's "
+        "languages): it gets that translation, or the default text marked as such",
+    )
+    # Where the channel is in channels.yaml (file, line, column), for later checks.
+    _position: tuple[str, int, int] = PrivateAttr(default=("channels.yaml", 1, 1))
+
+    @property
+    def position(self) -> tuple[str, int, int]:
+        return self._position
 
     def but(self, **changes: Any) -> Self:
         """A copy with *changes*, validated like the file's values (URLs become HttpUrl)."""
@@ -488,6 +500,7 @@ def _load(
             continue
         names[config.name] = index
         where[config.name] = (src.path, *src.where(("channels", index)))
+        config._position = (src.path, *src.where(("channels", index, "language")))
         configs.append(config)
     return configs, where
 

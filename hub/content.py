@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 from hub.errors import ContentError, Problem
+from hub.i18n import DIGEST_LENGTH, FIELDS, REQUIRED
 from hub.located import Collector, Loc, Source, parse_yaml, read_text, validate, yaml_file
 from hub.memo import MISSING, Memo, bulk
 from hub.model import (
@@ -30,6 +31,8 @@ from hub.model import (
     HubInfo,
     Resource,
     Tip,
+    Translation,
+    TranslationKind,
     Update,
     slugify,
 )
@@ -252,8 +255,8 @@ def _markdown_items(
     prefix, base = out.rel(folder), str(folder)
     for parts in listed:  # (plain strings: thousands of files, few of them new)
         name = parts[-1]
-        if not name.endswith(".md"):
-            continue
+        if not name.endswith(".md") or _split_language(name) is not None:
+            continue  # translations (<id>.<language>.md) are read by _translation_files
         rel = "/".join((prefix, *parts))
         where = os.path.join(base, *parts)
         key = memo.file_key(where, settings, rel)  # None: unreadable, reported below
@@ -292,6 +295,8 @@ def _list_items(
     name_key: str,
     out: Collector,
     context: dict[str, Any],
+    kind: str,
+    translations: list[Translation],
 ) -> _Loaded:
     loaded = _Loaded()
     src = yaml_file(path, out, required=False)
@@ -306,11 +311,13 @@ def _list_items(
             out.add(src, loc, "-", "each entry must be a mapping of key: value lines")
             continue
         data = dict(entry)
+        found = _translation_block(kind, "", data, src, loc, out, context["languages"])
         if "id" not in data and isinstance(data.get(name_key), str):
             data["id"] = slugify(data[name_key])
         item = validate(model, data, src, out, context, prefix=loc)
         if item is None:
             continue
+        translations += [t.model_copy(update={"item": item.id}) for t in found]
         if item.id in loaded.where:
             out.add(
                 src,
@@ -323,6 +330,227 @@ def _list_items(
         loaded.items.append(item)
         loaded.where[item.id] = (src, loc)
     return loaded
+
+
+# --- Translations (hub.i18n) ----------------------------------------------------------
+
+_DIGEST = re.compile(rf"^[a-z]{{2,3}}(?:-[A-Za-z0-9]{{2,8}})*-[0-9a-f]{{{DIGEST_LENGTH}}}$")
+
+
+def _split_language(name: str) -> tuple[str, str] | None:
+    """``("x", "es")`` for a translation file name ``x.es.md``; None for ``x.md``."""
+    stem = name[:-3]
+    base, dot, language = stem.rpartition(".")
+    return (base, language) if dot and base else None
+
+
+def _translation_fields(
+    kind: str,
+    item_id: str,
+    language: str,
+    data: dict[str, Any],
+    src: Source,
+    loc: Loc,
+    out: Collector,
+    languages: tuple[str, ...],
+) -> Translation | None:
+    """One language's block of translated fields (front matter or a YAML mapping)."""
+    what = "translations" if loc else "file"
+    if language == languages[0]:
+        out.add(
+            src,
+            loc,
+            what,
+            f"{language} is the hub's default language: its text is the item itself; "
+            "translations are for the other languages in hub.yaml",
+        )
+        return None
+    if language not in languages:
+        out.add(
+            src,
+            loc,
+            what,
+            f"{language!r} is not in hub.yaml's languages ({', '.join(languages)}): "
+            "add it there, or fix the language code",
+        )
+        return None
+    allowed = FIELDS[kind]
+    fields: dict[str, str | tuple[str, ...]] = {}
+    ok = True
+    for name, value in data.items():
+        if name == "source":
+            continue
+        if name not in allowed:
+            out.add(
+                src,
+                (*loc, name),
+                str(name),
+                f"is not translated: {_article(kind)} {kind} translates {', '.join(allowed)}",
+            )
+            ok = False
+        elif isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value):
+            fields[name] = tuple(v.strip() for v in value)
+        elif isinstance(value, str) and value.strip():
+            fields[name] = value.strip()
+        else:
+            out.add(src, (*loc, name), str(name), "must be text (not empty)")
+            ok = False
+    for name in REQUIRED[kind]:
+        if name not in fields and ok:
+            out.add(
+                src,
+                loc,
+                name,
+                f"missing: the {language} translation of this {kind} must give its {name}",
+            )
+            ok = False
+    source = data.get("source")
+    if source is not None and not (isinstance(source, str) and _DIGEST.match(source)):
+        out.add(
+            src,
+            (*loc, "source"),
+            "source",
+            f"{source!r} is not a source digest such as en-3f9a0c1e: copy the one "
+            "`stormhub check` gives for the text translated (leave source: out to see it)",
+        )
+        ok = False
+    if not ok:
+        return None
+    line, _ = src.where(loc)
+    return Translation(
+        kind=kind,
+        item=item_id,
+        language=language,
+        source=source,
+        fields=fields,
+        path=src.path,
+        line=line,
+    )
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def _translation_block(
+    kind: str,
+    item_id: str,
+    data: dict[str, Any],
+    src: Source,
+    loc: Loc,
+    out: Collector,
+    languages: tuple[str, ...],
+) -> list[Translation]:
+    """Pop ``translations:`` (language -> fields) from the YAML mapping *data*."""
+    block = data.pop("translations", None)
+    if block is None:
+        return []
+    here = (*loc, "translations")
+    if not isinstance(block, dict):
+        out.add(
+            src,
+            here,
+            "translations",
+            "must map each language to its fields, e.g. translations: {es: {name: ...}}",
+        )
+        return []
+    found = []
+    for language, fields in block.items():
+        if not isinstance(fields, dict):
+            out.add(
+                src,
+                (*here, language),
+                str(language),
+                "must be a mapping of the translated fields and source:",
+            )
+            continue
+        made = _translation_fields(
+            kind, item_id, str(language), fields, src, (*here, language), out, languages
+        )
+        if made is not None:
+            found.append(made)
+    return found
+
+
+def _translation_files(
+    kind: str,
+    folder: Path,
+    listed: list[tuple[str, ...]],
+    items: set[str],
+    out: Collector,
+    languages: tuple[str, ...],
+    own_host: str,
+) -> list[Translation]:
+    """The ``<id>.<language>.md`` files of *folder* (updates or tips)."""
+    found: list[Translation] = []
+    for parts in listed:
+        name = parts[-1]
+        split = _split_language(name) if name.endswith(".md") else None
+        if split is None:
+            continue
+        item_id, language = split
+        path = folder.joinpath(*parts)
+        doc = _front_matter(path, out)
+        if doc is None:
+            continue
+        if item_id not in items:
+            out.add(
+                doc.src,
+                (),
+                "file",
+                f"translates {out.rel(folder / (item_id + '.md'))}, which does not exist "
+                "(or has problems): name the file <id>.<language>.md after the "
+                f"{kind} it translates",
+            )
+            continue
+        data = dict(doc.src.data)
+        if "body" in data:
+            out.add(
+                doc.src,
+                ("body",),
+                "body",
+                "the body is the text below the front matter: remove this key",
+            )
+            continue
+        body = doc.body.strip()
+        if body:
+            data["body"] = body
+        doc.src.marks[("body",)] = (doc.body_line - doc.src.line_offset, 1)
+        for line, col, message in scan_markdown(doc.body, own_host):
+            out.problems.append(
+                Problem(doc.src.path, doc.body_line + line - 1, col, "body", message)
+            )
+        made = _translation_fields(kind, item_id, language, data, doc.src, (), out, languages)
+        if made is not None:
+            found.append(made)
+    return found
+
+
+def read_info(src: Source | None, out: Collector) -> tuple[HubInfo | None, list[Translation]]:
+    """``content/hub.yaml`` (parsed into *src*) checked, and its translations: blocks.
+
+    Both the hub's (``translations:``) and its banner's (``banner: translations:``) are
+    read once the hub's languages are known.
+    """
+    if src is None:
+        return None, []
+    data = src.data
+    blocks: list[tuple[TranslationKind, dict[str, Any], Loc, Any]] = []
+    if isinstance(data, dict):
+        data = dict(data)
+        banner = data.get("banner")
+        if isinstance(banner, dict) and "translations" in banner:
+            data["banner"] = banner = dict(banner)
+            blocks.append(("banner", banner, ("banner",), banner.pop("translations")))
+        if "translations" in data:
+            blocks.append(("hub", data, (), data.pop("translations")))
+    info = validate(HubInfo, data, src, out, {})
+    translations: list[Translation] = []
+    for kind, _data, loc, block in blocks:
+        translations += _translation_block(
+            kind, "", {"translations": block}, src, loc, out, info.languages if info else ("en",)
+        )
+    return (info if isinstance(info, HubInfo) else None), translations
 
 
 def site_url_of(root: Path, out: Collector) -> str | None:
@@ -414,12 +642,11 @@ def load_hub(root: Path | str, *, memo: Memo | None = None) -> Hub:
     own_host = urlsplit(site_url).hostname or "" if site_url else ""
 
     info_src = yaml_file(content / "hub.yaml", out, required=True)
-    info: HubInfo | None = None
-    if info_src is not None:
-        info = validate(HubInfo, info_src.data, info_src, out, {})
+    info, translations = read_info(info_src, out)
     context: dict[str, Any] = {
         "zone": info.zone if info else _zone_or_utc(info_src),
         "country": info.country if info else "US",
+        "languages": info.languages if info else ("en",),
     }
 
     memo = memo or Memo.none()
@@ -429,15 +656,40 @@ def load_hub(root: Path | str, *, memo: Memo | None = None) -> Hub:
             content / "updates", listed["updates"], Update, out, context, own_host, memo
         )
         tips = _markdown_items(content / "tips", listed["tips"], Tip, out, context, own_host, memo)
-    closures = _list_items(content / "closures.yaml", Closure, "facility", out, context)
-    contacts = _list_items(content / "contacts.yaml", Contact, "name", out, context)
-    resources = _list_items(content / "resources.yaml", Resource, "title", out, context)
+    closures = _list_items(
+        content / "closures.yaml", Closure, "facility", out, context, "closure", translations
+    )
+    contacts = _list_items(
+        content / "contacts.yaml", Contact, "name", out, context, "contact", translations
+    )
+    resources = _list_items(
+        content / "resources.yaml", Resource, "title", out, context, "resource", translations
+    )
+    for kind, folder, loaded in (("update", "updates", updates), ("tip", "tips", tips)):
+        translations += _translation_files(
+            kind,
+            content / folder,
+            listed[folder],
+            set(loaded.where),
+            out,
+            context["languages"],
+            own_host,
+        )
 
     for closure in closures.items:
         src, loc = closures.where[closure.id]
-        for line, col, message in scan_markdown(closure.note, own_host):
-            line0, col0 = src.where((*loc, "note"))
-            out.problems.append(Problem(src.path, line0 + line - 1, col0 + col, "note", message))
+        notes = [((*loc, "note"), closure.note)]
+        notes += [
+            ((*loc, "translations", t.language, "note"), str(t.fields.get("note", "")))
+            for t in translations
+            if t.kind == "closure" and t.item == closure.id
+        ]
+        for where, note in notes:
+            for line, col, message in scan_markdown(note, own_host):
+                line0, col0 = src.where(where)
+                out.problems.append(
+                    Problem(src.path, line0 + line - 1, col0 + col, "note", message)
+                )
     for update in updates.items:
         src, _ = updates.where[update.id]
         _check_image(update, src, root, out)
@@ -466,6 +718,7 @@ def load_hub(root: Path | str, *, memo: Memo | None = None) -> Hub:
         tips=tuple(tips.items),
         resources=tuple(resources.items),
         content_dir=str(content),
+        translations=tuple(translations),
     )
     hub._sources = {
         "updates": {i: src.path for i, (src, _) in updates.where.items()},

@@ -264,9 +264,10 @@ class Fanout:
                 return
             if channel.syncs:  # beside the posts: they do not depend on it
                 syncing = threading.Thread(
-                    target=self._sync, args=(channel, report, secrets),
+                    target=self._sync,
+                    args=(channel, report, secrets),
                     name=f"sync-{config.name}",
-                )  # fmt: skip
+                )
                 syncing.start()
             with Ledger(self.ledger_path) as ledger:
                 for task in tasks:
@@ -314,12 +315,13 @@ class Fanout:
         self, ledger: Ledger, channel: Channel[Any], task: Task, secrets: list[str]
     ) -> Outcome:
         update, action, name = task.update, task.action, channel.name
+        shown = channel.localized(update)  # in the channel's language (the same revision)
         if action == "retract":
-            post = channel.render(update, retraction=True)
+            post = channel.render(shown, retraction=True)
         elif action == "post" and task.reply_to is None:
-            post = channel.render(update)
+            post = channel.render(shown)
         else:
-            post = channel.render_correction(update)
+            post = channel.render_correction(shown)
         before, taken = ledger.claim(update.id, name, action, update.revision)
         if before is not None and before.state == "delivered":
             return Outcome(name, update.id, action, "already", url=before.remote_url)
@@ -365,7 +367,7 @@ class Fanout:
                 elif action == "post":
                     receipt = channel.reply(task.reply_to, post, key)
                 elif action == "retract":
-                    receipt = channel.retract(task.reply_to, update, key)
+                    receipt = channel.retract(task.reply_to, channel.localized(update), key)
                 else:
                     receipt = channel.correct(task.reply_to, post, key)
             except PublishError as exc:

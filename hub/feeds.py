@@ -17,7 +17,9 @@ from urllib.parse import urljoin
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
+from hub import i18n
 from hub.text import markdown_to_html, plain_text
+from hub.words import translator
 
 if TYPE_CHECKING:
     from feedgen.entry import FeedEntry
@@ -35,22 +37,40 @@ def _absolute(html: str, base: str) -> str:
 
 def entry_html(hub: Hub, update: Update) -> str:
     """The update's body as HTML with absolute links, led by a notice if it is a correction."""
-    url = hub.url(hub.update_path(update))
+    _ = translator(hub.lang)
+    url = hub.permalink(update)
     parts = []
     if update.retracted:
         reason = f" {escape(update.retraction)}" if update.retraction else ""
-        parts.append(f"<p><strong>Retracted:</strong> please disregard this update.{reason}</p>")
+        parts.append(
+            f"<p><strong>{escape(_('Retracted:'))}</strong> "
+            f"{escape(_('please disregard this update.'))}{reason}</p>"
+        )
     if update.supersedes:
         old = hub.update(update.supersedes)
+        link = f'<a href="{hub.permalink(old)}">{escape(old.title)}</a>'
         parts.append(
-            f'<p><strong>Correction</strong> to <a href="{hub.url(hub.update_path(old))}">'
-            f"{escape(old.title)}</a>.</p>"
+            f"<p><strong>{escape(_('Correction'))}</strong> "
+            + escape(_("to {update}.")).replace("{update}", link)
+            + "</p>"
         )
     if update.image:
         alt = escape(update.alt or "")
         parts.append(f'<p><img src="{hub.url(update.image)}" alt="{alt}"></p>')
-    parts.append(markdown_to_html(update.body))
+    body = markdown_to_html(update.body)
+    if (language := i18n.reads_in(hub, "update", update.id)) != hub.lang:
+        body = f'<div lang="{language}">{body}</div>'
+    parts.append(body)
     return _absolute("\n".join(parts), url)
+
+
+def title(hub: Hub, update: Update) -> str:
+    """An item's title: marked when retracted, and when it reads in another language."""
+    _ = translator(hub.lang)
+    text = update.title
+    if i18n.reads_in(hub, "update", update.id) != hub.lang:
+        text = f"{text} ({_('in English')})"
+    return f"{_('Retracted:')} {text}" if update.retracted else text
 
 
 def _generator(hub: Hub, self_path: str, kind: str, now: dt.datetime) -> FeedGenerator:
@@ -58,10 +78,10 @@ def _generator(hub: Hub, self_path: str, kind: str, now: dt.datetime) -> FeedGen
     fg = FeedGenerator()
     fg.id(hub.url())
     fg.title(f"{info.event}: {info.organisation}")
-    fg.subtitle(info.description or f"Live updates from {info.organisation}")
+    fg.subtitle(info.description or _subtitle(hub))
     fg.link(href=hub.url(), rel="alternate")
     fg.link(href=hub.url(self_path), rel="self", type=kind)
-    fg.language(info.language)
+    fg.language(hub.lang)
     fg.author({"name": info.organisation, "uri": hub.url()})
     fg.generator("StormHub")
     latest = max((u.time for u in hub.updates[:FEED_SIZE]), default=now)
@@ -73,11 +93,11 @@ def _generator(hub: Hub, self_path: str, kind: str, now: dt.datetime) -> FeedGen
 
 
 def _entry(hub: Hub, fe: FeedEntry, update: Update) -> None:
-    url = hub.url(hub.update_path(update))
+    url = hub.permalink(update)
     body = entry_html(hub, update)
     fe.id(url)
     fe.guid(url, permalink=True)
-    fe.title(f"Retracted: {update.title}" if update.retracted else update.title)
+    fe.title(title(hub, update))
     fe.link(href=url, rel="alternate")
     fe.published(update.time)
     fe.updated(update.time)
@@ -107,10 +127,15 @@ def atom(hub: Hub, now: dt.datetime) -> bytes:
                 entry,
                 f"{_ATOM}link",
                 rel="related",
-                href=hub.url(hub.update_path(old)),
-                title=f"Corrects: {old.title}",
+                href=hub.permalink(old),
+                title=translator(hub.lang)("Corrects: {title}").format(title=old.title),
             )
     return bytes(etree.tostring(tree, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+
+
+def _subtitle(hub: Hub) -> str:
+    _ = translator(hub.lang)
+    return _("Live updates from {organisation}").format(organisation=hub.info.organisation)
 
 
 def _rfc3339(moment: dt.datetime) -> str:
@@ -122,34 +147,34 @@ def json_feed(hub: Hub, now: dt.datetime) -> bytes:
     info = hub.info
     items: list[dict[str, Any]] = []
     for update in hub.updates[:FEED_SIZE]:
-        url = hub.url(hub.update_path(update))
+        url = hub.permalink(update)
         item: dict[str, Any] = {
             "id": url,
             "url": url,
-            "title": f"Retracted: {update.title}" if update.retracted else update.title,
+            "title": title(hub, update),
             "content_html": entry_html(hub, update),
             "content_text": plain_text(update.body),
             "date_published": _rfc3339(update.time),
             "date_modified": _rfc3339(update.time),
             "tags": [update.severity.value, *update.tags],
-            "language": info.language,
+            "language": i18n.reads_in(hub, "update", update.id),
             "_stormhub": {"severity": update.severity.value},
         }
         if update.image:
             item["image"] = hub.url(update.image)
         if update.supersedes:
             old = hub.update(update.supersedes)
-            item["_stormhub"]["corrects"] = hub.url(hub.update_path(old))
+            item["_stormhub"]["corrects"] = hub.permalink(old)
         if update.id in hub.corrections:
-            item["_stormhub"]["corrected_by"] = hub.url(hub.update_path(hub.corrections[update.id]))
+            item["_stormhub"]["corrected_by"] = hub.permalink(hub.corrections[update.id])
         items.append(item)
     feed = {
         "version": "https://jsonfeed.org/version/1.1",
         "title": f"{info.event}: {info.organisation}",
         "home_page_url": hub.url(),
         "feed_url": hub.url("feed.json"),
-        "description": info.description or f"Live updates from {info.organisation}",
-        "language": info.language,
+        "description": info.description or _subtitle(hub),
+        "language": hub.lang,
         "authors": [{"name": info.organisation, "url": hub.url()}],
         "items": items,
     }

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from hub.model import ClosureStatus, exercise_title
 from hub.text import plain_text
+from hub.words import N_, STATUS_LABELS, translator
 
 if TYPE_CHECKING:
     import icalendar
@@ -30,9 +31,9 @@ FILE = "closures.ics"
 HORIZON_DAYS = 14
 PRODID = "-//StormHub//Closures//EN"
 _SUMMARY = {
-    ClosureStatus.CLOSED: "closed",
-    ClosureStatus.LIMITED: "limited",
-    ClosureStatus.DIVERTING: "diverting",
+    ClosureStatus.CLOSED: N_("closed"),
+    ClosureStatus.LIMITED: N_("limited"),
+    ClosureStatus.DIVERTING: N_("diverting"),
 }
 
 
@@ -47,7 +48,8 @@ def calendar(hub: Hub, now: dt.datetime) -> bytes:
     import icalendar  # here: a command that builds no site does not pay for it
 
     cal = icalendar.Calendar()
-    name = f"{hub.info.event}: closures"
+    _ = translator(hub.lang)
+    name = _("{event}: closures").format(event=hub.info.event)
     if hub.exercise:
         name = exercise_title(name)
     cal.add("prodid", PRODID)
@@ -56,7 +58,12 @@ def calendar(hub: Hub, now: dt.datetime) -> bytes:
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", name)
     cal.add("name", name)
-    cal.add("x-wr-caldesc", f"Closed and limited services, from {hub.info.organisation}")
+    cal.add(
+        "x-wr-caldesc",
+        _("Closed and limited services, from {organisation}").format(
+            organisation=hub.info.organisation
+        ),
+    )
     cal.add("refresh-interval", dt.timedelta(hours=1), parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT1H")
     host = urlsplit(hub.url()).hostname or "stormhub"
@@ -70,14 +77,15 @@ def calendar(hub: Hub, now: dt.datetime) -> bytes:
 def _event(hub: Hub, c: Closure, now: dt.datetime, host: str) -> icalendar.Event:
     import icalendar
 
-    summary = f"{c.facility} {_SUMMARY[c.status]}"
+    _ = translator(hub.lang)
+    summary = f"{c.facility} {_(_SUMMARY[c.status])}"
     event = icalendar.Event()
     event.add("uid", f"closure-{c.id}@{host}")
     event.add("dtstamp", now.astimezone(dt.UTC))
     event.add("dtstart", c.from_)
     event.add("dtend", c.until or open_ended_end(hub, c, now))
     event.add("summary", exercise_title(summary) if hub.exercise else summary)
-    event.add("description", description(c))
+    event.add("description", description(c, hub.lang))
     if c.location is not None:
         # The location key names a place for Google Business Profile, not an address:
         # the facility's name is what a reader can look up.
@@ -87,13 +95,16 @@ def _event(hub: Hub, c: Closure, now: dt.datetime, host: str) -> icalendar.Event
     return event
 
 
-def description(c: Closure) -> str:
+def description(c: Closure, language: str = "en") -> str:
     """The closure in plain text: status, how long, the note and the alternatives."""
-    lines = [f"{c.status.label}." + ("" if c.until else " Until further notice.")]
+    _ = translator(language)
+    lines = [
+        f"{_(STATUS_LABELS[c.status])}." + ("" if c.until else " " + _("Until further notice."))
+    ]
     if c.note:
         lines += ["", plain_text(c.note)]
     if c.alternatives:
-        lines += ["", "Instead:", *(f"- {alt}" for alt in c.alternatives)]
+        lines += ["", _("Instead:"), *(f"- {alt}" for alt in c.alternatives)]
     return "\n".join(lines)
 
 

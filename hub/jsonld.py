@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from hub import i18n
 from hub.model import HubStatus
 from hub.text import plain_text
 
@@ -64,7 +65,7 @@ def hub_announcement(hub: Hub) -> dict[str, Any] | None:
         "newsUpdatesAndGuidelines": hub.url("updates/"),
         "webFeed": hub.url("feed.xml"),
         "publisher": _publisher(hub),
-        "inLanguage": info.language,
+        "inLanguage": hub.lang,
     }
 
 
@@ -76,9 +77,9 @@ def update_announcement(hub: Hub, update: Update) -> dict[str, Any]:
         "name": update.title,
         "text": plain_text(update.body),
         "datePosted": _time(hub, update.time),
-        "url": hub.url(hub.update_path(update)),
+        "url": hub.permalink(update),
         "publisher": _publisher(hub),
-        "inLanguage": hub.info.language,
+        "inLanguage": i18n.reads_in(hub, "update", update.id),
     }
     ends = [t for t in (update.expires, update.retracted) if t is not None]
     if ends:

@@ -617,6 +617,27 @@ def _unique(items: tuple[Any, ...], what: str) -> None:
         seen.add(item.id)
 
 
+TranslationKind = Literal["update", "tip", "closure", "contact", "resource", "banner", "hub"]
+
+
+class Translation(_Model):
+    """One item's text in another language: an ``<id>.<lang>.md`` file or a YAML block.
+
+    :mod:`hub.i18n` says which fields each kind of item translates, whether a
+    translation is current, and puts it in place for a language's view of the hub.
+    """
+
+    kind: TranslationKind
+    item: str = Field(description="the translated item's id; empty for the hub and its banner")
+    language: str
+    source: str | None = Field(
+        None, description="the digest of the default-language text it was made from"
+    )
+    fields: dict[str, str | tuple[str, ...]]
+    path: str = Field(description="where it was read, relative to the hub folder")
+    line: int = 1
+
+
 class Hub(_Model):
     """The whole storm hub, as loaded and checked from ``content/``."""
 
@@ -628,6 +649,12 @@ class Hub(_Model):
     tips: tuple[Tip, ...] = ()
     resources: tuple[Resource, ...] = ()
     content_dir: str | None = Field(None, description="where content/ is; images are read there")
+    translations: tuple[Translation, ...] = ()
+    language: str | None = Field(
+        None,
+        description="the language this view of the hub is in (hub.i18n.localize); "
+        "None: the default language, the hub as written",
+    )
     exercise: bool = Field(
         False,
         description="an exercise (`stormhub drill --exercise`), never read from a file: "
@@ -670,6 +697,9 @@ class Hub(_Model):
     def update(self, update_id: str) -> Update:
         return self._by_id[update_id]
 
+    def has_update(self, update_id: str) -> bool:
+        return update_id in self._by_id
+
     @cached_property
     def corrections(self) -> dict[str, Update]:
         """Map of update id to the newest update that supersedes it."""
@@ -679,12 +709,45 @@ class Hub(_Model):
                 result[update.supersedes] = update
         return result
 
+    @property
+    def lang(self) -> str:
+        """The language of this view: :attr:`language`, or the hub's default language."""
+        return self.language or self.info.language
+
+    @property
+    def prefix(self) -> str:
+        """Where this view's pages are in the site: ``""`` by default, ``es/`` for es."""
+        return "" if self.lang == self.info.language else f"{self.lang}/"
+
     def url(self, path: str = "") -> str:
-        """The absolute public URL of a site path such as ``updates/<id>/``."""
+        """The absolute public URL of a path such as ``updates/<id>/`` in this view's site."""
+        return self.root_url(self.prefix + path.lstrip("/"))
+
+    def root_url(self, path: str = "") -> str:
+        """The absolute public URL of a path in the default language's site."""
         return str(self.site_url).rstrip("/") + "/" + path.lstrip("/")
 
     def update_path(self, update: Update) -> str:
         return f"updates/{update.id}/"
+
+    def has_page(self, update: Update) -> bool:
+        """Whether this view's site has a page of *update* (a language view: if translated)."""
+        return self.language is None or update.id not in self._untranslated
+
+    # Set by hub.i18n.localize: the updates a language view has no page of (no
+    # translation), and the hub as written that the view was made from.
+    _untranslated: frozenset[str] = PrivateAttr(default=frozenset())
+    _written: Hub | None = PrivateAttr(default=None)
+
+    @cached_property
+    def translation_index(self) -> dict[tuple[str, str, str], Translation]:
+        """Each translation by (kind, item id, language)."""
+        return {(t.kind, t.item, t.language): t for t in self.translations}
+
+    def permalink(self, update: Update) -> str:
+        """The public URL of *update*'s page: in this view's language if it has one there."""
+        path = self.update_path(update)
+        return self.url(path) if self.has_page(update) else self.root_url(path)
 
     def image_file(self, update: Update) -> str | None:
         """The local path of *update*'s image, for channels that upload it."""

@@ -114,7 +114,9 @@ self.addEventListener("fetch", (event) => {
 
 def kept_pages(hub: Hub) -> list[str]:
     """The pages kept for offline reading, relative to the site's root."""
-    return [*KEY_PAGES, *(f"updates/{u.id}/" for u in hub.updates[:LATEST])]
+    # (a language's site: the latest of the updates it has pages of)
+    shown = [u for u in hub.updates[: LATEST * 4] if hub.has_page(u)][:LATEST]
+    return [*KEY_PAGES, *(f"updates/{u.id}/" for u in shown)]
 
 
 def service_worker(hub: Hub) -> str:

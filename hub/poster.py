@@ -6,9 +6,9 @@ site's address (segno, inline SVG), the address itself in large type, the key co
 the lite page's address and when the poster was made. Black on white, no scripts, no
 fonts or anything else to fetch.
 
-Only the hub's first language is made for now; :func:`render_poster` takes the language,
-so that per-language sites can call it once per language (with its words in
-:data:`WORDS`, and translated contacts and banner once the model has them).
+Each language's site has its own poster (``/es/poster/``), in the words of
+:func:`words` (:mod:`hub.words`' catalogs), with the contacts and banner of that
+language's view of the hub and a QR code of that language's site.
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hub import i18n
 from hub.cards import short_url
 from hub.model import display_phone
 from hub.site.pages import FEEDS, time_label
 from hub.text import shorten
+from hub.words import SEVERITY_LABELS, translator
 
 if TYPE_CHECKING:
     from hub.model import Contact, Hub
@@ -53,26 +55,27 @@ class Words:
     screen: str
 
 
-WORDS = {
-    "en": Words(
-        title="Poster",
-        scan="Scan the code or type this address for live updates, closures and contacts:",
-        lite="Slow connection? Text-only page:",
-        contacts="Phone numbers",
-        call="Call",
-        text="Text",
+def words(language: str) -> Words:
+    """The poster's words in *language* (English where its catalog has none)."""
+    _ = translator(language)
+    return Words(
+        title=_("Poster"),
+        scan=_("Scan the code or type this address for live updates, closures and contacts:"),
+        lite=_("Slow connection? Text-only page:"),
+        contacts=_("Phone numbers"),
+        call=_("Call"),
+        text=_("Text"),
         tty="TTY",
-        more="More numbers:",
-        made="Poster printed from the hub {when}. The website always has the latest.",
-        exercise="EXERCISE: this poster is part of an exercise. It is not a real emergency.",
-        screen="Print this page on A4 or Letter paper, in black and white if need be.",
-    ),
-}
+        more=_("More numbers:"),
+        made=_("Poster printed from the hub {when}. The website always has the latest."),
+        exercise=_("EXERCISE: this poster is part of an exercise. It is not a real emergency."),
+        screen=_("Print this page on A4 or Letter paper, in black and white if need be."),
+    )
 
 
 def site_files(hub: Hub, now: dt.datetime) -> dict[str, Content]:
-    """The poster, for a full build."""
-    return {URI: render_poster(hub, now, hub.info.language)}
+    """The poster of *hub*'s language, for a full build of that language's site."""
+    return {URI: render_poster(hub, now, hub.lang)}
 
 
 def qr_svg(url: str, label: str) -> str:
@@ -85,7 +88,7 @@ def qr_svg(url: str, label: str) -> str:
 
 
 def render_poster(hub: Hub, now: dt.datetime, language: str) -> str:
-    """The poster's HTML in *language* (English words where it has none of its own yet).
+    """The poster's HTML in *language* (English words where its catalog has none).
 
     Args:
         hub: the hub.
@@ -96,8 +99,8 @@ def render_poster(hub: Hub, now: dt.datetime, language: str) -> str:
         A complete HTML document with its CSS inline.
 
     """
-    lang = language if language in WORDS else "en"
-    words = WORDS[lang]
+    lang = language
+    said = words(language)
     info = hub.info
     home, lite = hub.url(), hub.url("lite/")
     address = short_url(home).rstrip("/")
@@ -105,7 +108,7 @@ def render_poster(hub: Hub, now: dt.datetime, language: str) -> str:
         "<!doctype html>",
         f'<html lang="{escape(lang)}"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width,initial-scale=1">',
-        f"<title>{escape(info.event)}: {escape(words.title)}</title>",
+        f"<title>{escape(info.event)}: {escape(said.title)}</title>",
         f'<link rel="canonical" href="{escape(hub.url("poster/"))}">',
         *[
             f'<link rel="alternate" type="{kind}" title="{label}" href="../{path}">'
@@ -113,13 +116,14 @@ def render_poster(hub: Hub, now: dt.datetime, language: str) -> str:
         ],
         f"<style>{CSS_FILE.read_text(encoding='utf-8')}</style></head><body>",
         '<div class="sheet">',
-        f'<p class="screen">{escape(words.screen)}</p>',
+        f'<p class="screen">{escape(said.screen)}</p>',
     ]
     if hub.exercise:
-        out.append(f'<p class="alert">{escape(words.exercise)}</p>')
+        out.append(f'<p class="alert">{escape(said.exercise)}</p>')
     if info.banner is not None:
         out.append(
-            f'<p class="alert"><strong>{escape(info.banner.severity.label)}:</strong> '
+            f'<p class="alert"><strong>'
+            f"{escape(translator(lang)(SEVERITY_LABELS[info.banner.severity]))}:</strong> "
             f"{escape(shorten(info.banner.text, BANNER_CHARS))}</p>"
         )
     out += [
@@ -127,26 +131,29 @@ def render_poster(hub: Hub, now: dt.datetime, language: str) -> str:
         f"<h1>{escape(info.event)}</h1></header><main>",
         '<section class="reach">',
         qr_svg(home, f"QR code: {address}"),
-        f"<div><p>{escape(words.scan)}</p>",
+        f"<div><p>{escape(said.scan)}</p>",
         f'<p class="site"><a href="{escape(home)}">{_breakable(address)}</a></p>',
-        f"<p>{escape(words.lite)}<br>",
+        f"<p>{escape(said.lite)}<br>",
         f'<a class="lite" href="{escape(lite)}">{_breakable(short_url(lite))}</a></p></div>',
         "</section>",
     ]
     contacts = _poster_contacts(hub)
     if contacts:
-        out += [f"<h2>{escape(words.contacts)}</h2>", '<div class="contacts">']
-        out += [_contact(c, info.country, words) for c in contacts]
+        out += [f"<h2>{escape(said.contacts)}</h2>", '<div class="contacts">']
+        out += [
+            _contact(c, info.country, said, i18n.reads_in(hub, "contact", c.id), lang)
+            for c in contacts
+        ]
         out.append("</div>")
         if len(contacts) < len(hub.contacts):
             page = hub.url("contacts/")
             out.append(
-                f'<p class="more">{escape(words.more)} '
+                f'<p class="more">{escape(said.more)} '
                 f'<a href="{escape(page)}">{escape(short_url(page))}</a></p>'
             )
     iso = now.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
     stamp = f'<time datetime="{iso}">{escape(time_label(hub, now))}</time>'
-    made = escape(words.made).replace("{when}", stamp)
+    made = escape(said.made).replace("{when}", stamp)
     out += ["</main>", f"<footer><p>{made}</p></footer>", "</div></body></html>", ""]
     return "\n".join(out)
 
@@ -162,12 +169,13 @@ def _poster_contacts(hub: Hub) -> list[Contact]:
     return (key or list(hub.contacts))[:MAX_CONTACTS]
 
 
-def _contact(contact: Contact, country: str, words: Words) -> str:
-    lines = [f'<section class="contact"><h3>{escape(contact.name)}</h3>']
+def _contact(contact: Contact, country: str, said: Words, reads_in: str, page: str) -> str:
+    attr = f' lang="{escape(reads_in)}"' if reads_in != page else ""
+    lines = [f'<section class="contact"><h3{attr}>{escape(contact.name)}</h3>']
     for label, number, scheme in (
-        (words.call, contact.phone, "tel"),
-        (words.text, contact.sms, "sms"),
-        (words.tty, contact.tty, "tel"),
+        (said.call, contact.phone, "tel"),
+        (said.text, contact.sms, "sms"),
+        (said.tty, contact.tty, "tel"),
     ):
         if number:
             shown = escape(display_phone(number, country))

@@ -38,7 +38,7 @@ import bisect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
@@ -49,7 +49,7 @@ from hub.located import Collector, Loc, Source, parse_yaml, yaml_file
 from hub.memo import MISSING, Memo
 
 if TYPE_CHECKING:
-    from hub.model import Hub, PrivacyAllow
+    from hub.model import Hub, PrivacyAllow, Translation
 
 PATIENT_STORY = "patient-story"
 
@@ -729,6 +729,19 @@ def review(hub: Hub, *, memo: Memo | None = None) -> Review:
     texts += [(("banner", "text"), hub.info.banner.text)] if hub.info.banner else []
     result.problems += [f.problem() for f in check("content/hub.yaml", texts)]
 
+    # Translations are published like the text they translate, and scanned like it.
+    for translation in hub.translations:
+        texts = _translated_texts(hub, translation)
+        left = check(translation.path, texts, translation.item or None)
+        phi_ok = hub.update(translation.item).phi_ok if translation.kind == "update" else None
+        if phi_ok is not None:
+            result.overrides += [
+                Override(f.path, f.line, f.col, f.kind, f.text, phi_ok, "phi_ok", f.update_id)
+                for f in left
+            ]
+        else:
+            result.problems += [f.problem() for f in left]
+
     for index, entry in enumerate(allow):
         if index not in used:
             line, col = file("content/hub.yaml").at(("privacy", "allow", index))
@@ -739,6 +752,33 @@ def review(hub: Hub, *, memo: Memo | None = None) -> Review:
     result.problems.sort()
     result.overrides.sort()
     return result
+
+
+def _translated_texts(hub: Hub, t: Translation) -> list[tuple[Loc | None, str]]:
+    """The texts of translation *t*, each with where it is in its file."""
+    if t.path.endswith(".md"):  # <id>.<language>.md: front matter fields and the body
+        base: Loc = ()
+    elif t.kind == "hub":
+        base = ("translations", t.language)
+    elif t.kind == "banner":
+        base = ("banner", "translations", t.language)
+    else:
+        items: dict[str, tuple[Any, ...]] = {
+            "closure": hub.closures,
+            "contact": hub.contacts,
+            "resource": hub.resources,
+        }
+        index = next(i for i, item in enumerate(items[t.kind]) if item.id == t.item)
+        base = (index, "translations", t.language)
+    texts: list[tuple[Loc | None, str]] = []
+    for name, value in t.fields.items():
+        if isinstance(value, tuple):
+            texts += [((*base, name, j), v) for j, v in enumerate(value)]
+        elif name == "body" and t.path.endswith(".md"):
+            texts.append((None, value))
+        else:
+            texts.append(((*base, name), value))
+    return texts
 
 
 def _markdown_paths(root: Path | None, folder: str) -> dict[str, str]:

@@ -41,7 +41,7 @@ def problems(make_hub: HubFactory, text: str) -> list[str]:
             MASTODON + "    visbility: public\n",
             "channels.yaml:6:5: visbility: unknown key 'visbility': did you mean 'visibility'? "
             "(allowed: name, type, enabled, min_severity, tags, backfill, hashtags, timeout, "
-            "drill, api_base_url, access_token, max_characters, visibility, long_posts)",
+            "drill, language, api_base_url, access_token, max_characters, visibility, long_posts)",
             id="unknown-key",
         ),
         pytest.param(

@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
+from hub import i18n
 from hub.images import ImageInfo, image_info
 from hub.model import EXERCISE, EXERCISE_MARK, Severity
 from hub.text import fit, plain_text
+from hub.words import SEVERITY_LABELS, translator
 
 if TYPE_CHECKING:
     from hub.config import ChannelConfig
@@ -249,6 +251,10 @@ class Channel(ABC, Generic[C]):
 
     def __init__(self, config: C, hub: Hub) -> None:
         self.config = config
+        # A channel in another language than the hub's default sees the hub in it.
+        language = getattr(config, "language", None)
+        if language and language != hub.info.language and language in hub.info.languages:
+            hub = i18n.localize(hub, language)
         self.hub = hub
         self._secrets: list[str] = []
         self._tried: set[str] = set()
@@ -309,21 +315,44 @@ class Channel(ABC, Generic[C]):
     def body_text(
         self, update: Update, *, correction: bool = False, retraction: bool = False
     ) -> str:
-        """Title and text as plain text, without hashtags and permalink."""
+        """Title and text as plain text, without hashtags and permalink.
+
+        *update* is in the channel's language already (:meth:`localized`).
+        """
+        _ = translator(self.hub.lang)
         if retraction:
             reason = f" {update.retraction}" if update.retraction else ""
-            return f"Retracted: {update.title}. Please disregard this update.{reason}"
+            return (
+                _("Retracted: {title}. Please disregard this update.").format(title=update.title)
+                + reason
+            )
         prefix = ""
         if correction:
-            prefix = "Correction: "
+            prefix = _("Correction:") + " "
         elif update.severity.rank >= Severity.WARNING.rank:
-            prefix = f"{update.severity.label.upper()}: "
+            prefix = f"{_(SEVERITY_LABELS[update.severity]).upper()}: "
         text = f"{prefix}{update.title}\n\n{plain_text(update.body)}"
         return exercise_first(text) if self.hub.exercise else text
 
+    def localized(self, update: Update) -> Update:
+        """*update* as this channel's language shows it, with the same revision.
+
+        A channel with a ``language:`` gets its translation; where there is no current
+        one, the default text, its title marked as such ("(in English) ...").
+        """
+        if self.hub.language is None or not self.hub.has_update(update.id):
+            return update
+        shown = self.hub.update(update.id)
+        if i18n.reads_in(self.hub, "update", update.id) == self.hub.lang:
+            return shown
+        mark = translator(self.hub.lang)("in English")
+        marked = shown.model_copy(update={"title": f"({mark}) {shown.title}"})
+        marked.__dict__["revision"] = update.revision
+        return marked
+
     def render(self, update: Update, *, correction: bool = False, retraction: bool = False) -> Post:
         """The update as this platform's post, fitted to its limit; no I/O."""
-        link = self.hub.url(self.hub.update_path(update))
+        link = self.hub.permalink(update)
         wanted = getattr(self.config, "long_posts", "thread")
         mode: Literal["thread", "truncate"] = (
             "thread" if self.supports_threads and wanted == "thread" else "truncate"

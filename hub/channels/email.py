@@ -182,7 +182,7 @@ class EmailChannel(Channel[EmailConfig]):
 
         A retraction carries the notice (and the reason), not the retracted text.
         """
-        link = self.hub.url(self.hub.update_path(update))
+        link = self.hub.permalink(update)
         heading = self.heading(update, correction=correction, retraction=retraction)
         posted = time_label(self.hub, update.time)
         if retraction:
@@ -394,8 +394,10 @@ class EmailChannel(Channel[EmailConfig]):
                     seconds *= 60
                 return PublishError(
                     f"the SMTP server asked to wait {seconds:g} s ({reply}); retrying",
-                    transient=True, retry_after=seconds, status=429,
-                )  # fmt: skip
+                    transient=True,
+                    retry_after=seconds,
+                    status=429,
+                )
             return PublishError(f"the SMTP server failed temporarily ({reply}); retrying",
                                 transient=True, status=500)  # fmt: skip
         if 500 <= code < 600:

@@ -131,7 +131,7 @@ class InstagramChannel(GraphChannel[InstagramConfig]):
     # --- rendering ---------------------------------------------------------------------
 
     def render(self, update: Update, *, correction: bool = False, retraction: bool = False) -> Post:
-        link = self.hub.url(self.hub.update_path(update))
+        link = self.hub.permalink(update)
         tags = list(self.config.hashtags[:MAX_HASHTAGS])
         body = self.body_text(update, correction=correction, retraction=retraction)
         body = _keep(HASHTAG, body, MAX_HASHTAGS - len(tags))

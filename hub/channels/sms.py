@@ -371,7 +371,7 @@ class SmsChannel(HttpChannel[SmsConfig]):
 
     def render(self, update: Update, *, correction: bool = False, retraction: bool = False) -> Post:
         """The full text when it fits ``max_segments``, else the title and the permalink."""
-        link = self.hub.url(self.hub.update_path(update))
+        link = self.hub.permalink(update)
         tags = " ".join(f"#{tag}" for tag in self.config.hashtags)
         tail = f"{tags}\n{link}" if tags else link
 

@@ -130,7 +130,7 @@ class TeamsChannel(HttpChannel[TeamsConfig]):
 
     def render(self, update: Update, *, correction: bool = False, retraction: bool = False) -> Post:
         """The card's text (body and permalink) as the one part; the rest in ``extra``."""
-        link = self.hub.url(self.hub.update_path(update))
+        link = self.hub.permalink(update)
         if retraction:  # the label says RETRACTED
             heading = update.title
             body = "This update was retracted. Please disregard it." + (

@@ -156,7 +156,7 @@ class WordPressChannel(HttpChannel[WordPressConfig]):
 
     def render(self, update: Update, *, correction: bool = False, retraction: bool = False) -> Post:
         """The update as one post: a plain-text part (for preview) and the HTML content."""
-        link = self.hub.url(self.hub.update_path(update))
+        link = self.hub.permalink(update)
         posted = time_label(self.hub, update.time)
         if retraction:
             title = f"Retracted: {update.title}"

@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import load_config
@@ -21,6 +22,9 @@ from mkdocs.exceptions import MkDocsException
 
 from hub.errors import BuildError
 from hub.site.plugin import StormHubPlugin
+
+if TYPE_CHECKING:
+    from mkdocs.config.defaults import MkDocsConfig
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -83,13 +87,20 @@ def build_site(
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         config = load_config(str(root / "mkdocs.yml"), site_dir=str(staging), strict=strict)
-        plugin = config.plugins.get("stormhub")
-        if not isinstance(plugin, StormHubPlugin):
-            raise BuildError(f"{root / 'mkdocs.yml'}: plugins: add 'stormhub' to the plugins list")
-        plugin.now = now
-        plugin.exercise = exercise
+        plugin = _plugin(root, config)
+        # (MkDocs keeps one instance of the plugin for the process: set all it reads.)
+        plugin.now, plugin.exercise, plugin.language = now, exercise, None
         _quiet_mkdocs()
         mkdocs_build(config)
+        hub = plugin.written
+        assert hub is not None
+        # The other languages' sites, each in <language>/ of the default one's.
+        for language in hub.info.languages[1:]:
+            config = language_config(root, language, staging / language, strict=strict)
+            other = _plugin(root, config)
+            other.preloaded, other.now, other.exercise = hub, plugin.moment, exercise
+            other.language = language
+            mkdocs_build(config)
     except MkDocsException as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise BuildError(f"the site build failed ({exc}); the previous site was kept") from exc
@@ -99,6 +110,34 @@ def build_site(
     staging.chmod(0o755)
     swap_in(staging, target)
     return target
+
+
+def _plugin(root: Path, config: MkDocsConfig) -> StormHubPlugin:
+    plugin = config.plugins.get("stormhub")
+    if not isinstance(plugin, StormHubPlugin):
+        raise BuildError(f"{root / 'mkdocs.yml'}: plugins: add 'stormhub' to the plugins list")
+    return plugin
+
+
+def language_config(
+    root: Path, language: str, site_dir: Path | str, *, strict: bool = True
+) -> MkDocsConfig:
+    """``mkdocs.yml`` for the site of *language*, in ``<language>/`` of the default site.
+
+    mkdocs-material's own words are in *language* where it has them, and the StormHub
+    plugin is told the language.
+    """
+    config = load_config(str(root / "mkdocs.yml"), site_dir=str(site_dir), strict=strict)
+    config["site_url"] = (config.site_url or "/").rstrip("/") + f"/{language}/"
+    theme_words = [
+        Path(d) / "partials" / "languages" / f"{language}.html" for d in config.theme.dirs
+    ]
+    if any(path.is_file() for path in theme_words):
+        config.theme["language"] = language
+    plugin = config.plugins.get("stormhub")
+    if isinstance(plugin, StormHubPlugin):
+        plugin.language = language
+    return config
 
 
 def _quiet_mkdocs() -> None:

@@ -53,11 +53,11 @@ from mkdocs.structure.files import File, Files, InclusionLevel, get_files, set_e
 from mkdocs.structure.nav import get_navigation
 from mkdocs.structure.pages import Page
 
-from hub import feeds
+from hub import feeds, i18n
 from hub.cards import write_cards
 from hub.errors import BuildError
 from hub.site import extras, pages
-from hub.site.build import build_site, swap_in
+from hub.site.build import build_site, language_config, swap_in
 from hub.site.lite import render_lite
 from hub.site.plugin import CSS, HERE, StormHubPlugin
 
@@ -81,6 +81,9 @@ class Manifest:
     site_dir: str
     generation: int  # when the content shown was checked (time.time_ns())
     updates: dict[str, str] = field(default_factory=dict)  # update id -> revision shown
+    # The other languages' sites (in <language>/): update id -> what its page shows there
+    # (hub.i18n.shown: the revision, and the translation's state and text).
+    languages: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -101,7 +104,10 @@ def read_manifest(root: Path) -> Manifest | None:
     """The manifest, or None when there is none (or it cannot be read: then rebuild)."""
     try:
         data = json.loads(manifest_path(root).read_text(encoding="utf-8"))
-        return Manifest(str(data["site_dir"]), int(data["generation"]), dict(data["updates"]))
+        languages = {str(k): dict(v) for k, v in dict(data.get("languages", {})).items()}
+        return Manifest(
+            str(data["site_dir"]), int(data["generation"]), dict(data["updates"]), languages
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -115,6 +121,7 @@ def write_manifest(root: Path, manifest: Manifest) -> None:
         "site_dir": manifest.site_dir,
         "generation": manifest.generation,
         "updates": manifest.updates,
+        "languages": manifest.languages,
     }
     temporary.write_text(json.dumps(payload, sort_keys=True), encoding="utf-8")
     os.replace(temporary, path)
@@ -138,14 +145,18 @@ def site_dir_of(config: MkDocsConfig) -> Path:
     return Path(config.site_dir).resolve()
 
 
-def load_site_config(root: Path, *, strict: bool = True) -> MkDocsConfig:
-    """``mkdocs.yml`` loaded, with the StormHub plugin in it.
+def load_site_config(
+    root: Path, *, strict: bool = True, language: str | None = None
+) -> MkDocsConfig:
+    """``mkdocs.yml`` loaded, with the StormHub plugin in it; for *language*'s site if given.
 
     Raises:
         BuildError: ``mkdocs.yml`` cannot be read or has no ``stormhub`` plugin.
     """
     try:
         config = load_config(str(root / "mkdocs.yml"), strict=strict)
+        if language is not None:
+            config = language_config(root, language, site_dir_of(config) / language, strict=strict)
     except MkDocsException as exc:
         raise BuildError(f"{root / 'mkdocs.yml'}: {exc}") from exc
     if not isinstance(config.plugins.get("stormhub"), StormHubPlugin):
@@ -163,9 +174,15 @@ def previous_build(root: Path, site_dir: Path) -> Manifest | None:
     return manifest
 
 
-def changed_updates(hub: Hub, manifest: Manifest) -> list[Update]:
-    """The updates that are new or changed since the site was last written, newest first."""
-    return [u for u in hub.updates if manifest.updates.get(u.id) != u.revision]
+def changed_updates(hub: Hub, manifest: Manifest, language: str | None = None) -> list[Update]:
+    """The updates that are new or changed since the site was last written, newest first.
+
+    With *language*: since that language's site was (a translation changes it too).
+    """
+    if language is None:
+        return [u for u in hub.updates if manifest.updates.get(u.id) != u.revision]
+    shown = manifest.languages.get(language, {})
+    return [u for u in hub.updates if shown.get(u.id) != i18n.shown(hub, u, language)]
 
 
 def touched_updates(hub: Hub, changed: list[Update]) -> list[Update]:
@@ -198,17 +215,21 @@ def render_fast(
     generation: int,
     now: dt.datetime,
     configs: list[ChannelConfig] | None = None,
+    language: str | None = None,
 ) -> FastResult:
     """Render the pages *touched* updates appear on, and swap each into the live site.
 
     Args:
         root: the hub folder.
         hub: the hub, already checked.
-        config: ``mkdocs.yml`` from :func:`load_site_config`, not used for anything else.
-        touched: the updates whose own pages are rendered (see :func:`touched_updates`).
+        config: ``mkdocs.yml`` from :func:`load_site_config` (for *language* if given),
+            not used for anything else.
+        touched: the updates whose own pages are rendered (see :func:`touched_updates`);
+            in a language's site, those it has pages of.
         generation: when *hub* was checked; lists are not written over a newer one's.
         now: the moment the pages describe.
         configs: the channels; Instagram ones get the touched updates' cards.
+        language: one of the hub's other languages: its site, in ``<language>/``.
 
     Raises:
         BuildError: MkDocs failed or warned; the live site may hold some new pages
@@ -216,14 +237,15 @@ def render_fast(
     """
     started = time.perf_counter()
     site_dir = site_dir_of(config)
-    staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-fast-", dir=site_dir.parent))
+    root_dir = site_dir.parent if language is not None else site_dir  # the whole site's
+    staging = Path(tempfile.mkdtemp(prefix=f".{root_dir.name}-fast-", dir=root_dir.parent))
     counter = mkdocs_utils.CountHandler()
     counter.setLevel(logging.WARNING)
     mkdocs_log = logging.getLogger("mkdocs")
     mkdocs_log.addHandler(counter)
     mkdocs_log.setLevel(logging.WARNING)
     try:
-        update_uris, list_uris = _render_into(staging, hub, config, touched, now, configs)
+        update_uris, list_uris = _render_into(staging, hub, config, touched, now, configs, language)
         if counts := counter.get_counts():
             found = ", ".join(f"{n} {level.lower()}s" for level, n in counts)
             raise BuildError(f"the fast path had {found}: run stormhub build")
@@ -231,17 +253,20 @@ def render_fast(
             manifest = read_manifest(root)
             newer = manifest is not None and manifest.generation > generation
             uris = update_uris if newer else update_uris + list_uris
+            made = staging / language if language is not None else staging
             for uri in uris:
                 target = site_dir / uri
                 target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(staging / uri, target)
-            shown = dict(manifest.updates) if manifest is not None else {}
-            shown.update({u.id: u.revision for u in touched})
-            write_manifest(
-                root,
-                Manifest(str(site_dir), max(generation, manifest.generation if manifest else 0),
-                         shown),
-            )  # fmt: skip
+                os.replace(made / uri, target)
+            if manifest is None:  # (a site with no manifest gets a full build first)
+                manifest = Manifest(str(site_dir), generation)
+            if language is None:
+                manifest.updates.update({u.id: u.revision for u in touched})
+            else:
+                shown = manifest.languages.setdefault(language, {})
+                shown.update({u.id: i18n.shown(hub, u, language) for u in touched})
+            manifest.generation = max(generation, manifest.generation)
+            write_manifest(root, manifest)  # fmt: skip
     except MkDocsException as exc:
         raise BuildError(f"the fast path failed ({exc}): run stormhub build") from exc
     finally:
@@ -257,19 +282,24 @@ def _render_into(
     touched: list[Update],
     now: dt.datetime,
     configs: list[ChannelConfig] | None,
+    language: str | None,
 ) -> tuple[list[str], list[str]]:
     """Write the touched pages under *staging*; their site paths: (update pages, lists)."""
+    staging = staging / language if language is not None else staging  # as in the site
     config["site_dir"] = str(staging)
     plugin = config.plugins["stormhub"]
     assert isinstance(plugin, StormHubPlugin)
     plugin.preloaded = hub  # taken (and cleared) by on_config just below
     plugin.now = now
     plugin.exercise = hub.exercise  # the instance outlives builds: set every field it reads
+    plugin.language = language
     _search_defaults(config, _cache_dir(plugin.root))
     config = config.plugins.on_config(config)
     config.plugins.on_pre_build(config=config)
     assert plugin.hub is not None
-    hub = plugin.hub  # as the plugin will show it (e.g. marked as an exercise)
+    hub = plugin.hub  # as the plugin will show it (e.g. marked as an exercise, in Spanish)
+    # (as this site shows them; a language's site: the ones it has translations of)
+    touched = [hub.update(u.id) for u in touched if hub.has_page(u)]
 
     # The pages MkDocs must read and render: the touched ones, and those in the
     # navigation (their titles appear on every page). Every other generated page is
@@ -450,7 +480,11 @@ def rebuild(root: Path, site_dir: Path, *, generation: int, now: dt.datetime | N
                 return False
             swap_in(built, site_dir)
             shown = {u.id: u.revision for u in hub.updates}
-            write_manifest(root, Manifest(str(site_dir), generation, shown))
+            languages = {
+                language: {u.id: i18n.shown(hub, u, language) for u in hub.updates}
+                for language in hub.info.languages[1:]
+            }
+            write_manifest(root, Manifest(str(site_dir), generation, shown, languages))
         return True
     finally:
         shutil.rmtree(fresh, ignore_errors=True)

@@ -9,13 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from html import escape
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
+from hub import i18n
 from hub.model import ClosureStatus, display_phone
 from hub.offline import NOTICE_CLASS
 from hub.site.pages import FEEDS, summary, time_label
+from hub.words import SEVERITY_LABELS, STATUS_LABELS, translator
 
 if TYPE_CHECKING:
-    from hub.model import Hub
+    from hub.model import Hub, TranslationKind, Update
 
 LITE_UPDATES = 10
 
@@ -33,15 +36,28 @@ def _time(hub: Hub, moment: dt.datetime) -> str:
     return f'<time datetime="{iso}">{escape(time_label(hub, moment))}</time>'
 
 
+def _href(hub: Hub, update: Update) -> str:
+    """The link to *update*'s page: this language's, or the default language's."""
+    if hub.has_page(update):
+        return f"../updates/{update.id}/"
+    return urlsplit(hub.root_url(hub.update_path(update))).path
+
+
+def _lang(hub: Hub, kind: TranslationKind, item_id: str) -> str:
+    language = i18n.reads_in(hub, kind, item_id)
+    return "" if language == hub.lang else f' lang="{escape(language)}"'
+
+
 def render_lite(hub: Hub, now: dt.datetime) -> str:
-    """The lite page's HTML, served at ``/lite/``."""
+    """The lite page's HTML, served at ``/lite/`` (``/<language>/lite/``)."""
+    _ = translator(hub.lang)
     info = hub.info
-    lang = escape(info.language)
+    lang = escape(hub.lang)
     out = [
         "<!doctype html>",
         f'<html lang="{lang}"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width,initial-scale=1">',
-        f"<title>{escape(info.event)}: text-only updates</title>",
+        f"<title>{escape(info.event)}: {escape(_('text-only updates'))}</title>",
         f'<link rel="canonical" href="{escape(hub.url("lite/"))}">',
         *[
             f'<link rel="alternate" type="{kind}" title="{label}" href="../{path}">'
@@ -49,66 +65,88 @@ def render_lite(hub: Hub, now: dt.datetime) -> str:
         ],
         f"<style>{_CSS}</style></head><body>",
         f"<header><h1>{escape(info.event)}</h1>",
-        f"<p>{escape(info.organisation)}. Text-only page. "
-        f'Page made {_time(hub, now)}. <a href="../">Full site</a></p></header><main>',
-        f'<p class="{NOTICE_CLASS}" hidden role="status">You are offline: this is a saved '
-        f"copy of this page, made {_time(hub, now)}. It may be out of date.</p>",
+        f"<p>{escape(info.organisation)}. {escape(_('Text-only page.'))} "
+        + escape(_("Page made {time}.")).replace("{time}", _time(hub, now))
+        + f' <a href="../">{escape(_("Full site"))}</a></p></header><main>',
+        f'<p class="{NOTICE_CLASS}" hidden role="status">'
+        + escape(
+            _(
+                "You are offline: this is a saved copy of this page, made {time}. "
+                "It may be out of date."
+            )
+        ).replace("{time}", _time(hub, now))
+        + "</p>",
     ]
     if hub.exercise:
         out.append(
-            '<p class="b"><strong>EXERCISE</strong>: this page is part of an exercise. '
-            "Nothing on it is a real emergency.</p>"
+            f'<p class="b"><strong>{escape(_("EXERCISE"))}</strong>: '
+            + escape(_("this page is part of an exercise. Nothing on it is a real emergency."))
+            + "</p>"
         )
     if info.banner is not None:
         out.append(
-            f'<p class="b"><strong>{escape(info.banner.severity.label)}:</strong> '
+            f'<p class="b"{_lang(hub, "banner", "")}><strong>'
+            f"{escape(_(SEVERITY_LABELS[info.banner.severity]))}:</strong> "
             f"{escape(info.banner.text)}</p>"
         )
-    out.append('<p>In a life-threatening emergency, call <a href="tel:911">911</a>.</p>')
-    out.append("<h2>Latest updates</h2>")
+    out.append(
+        "<p>"
+        + escape(_("In a life-threatening emergency, call {number}.")).replace(
+            "{number}", '<a href="tel:911">911</a>'
+        )
+        + "</p>"
+    )
+    out.append(f"<h2>{escape(_('Latest updates'))}</h2>")
     for update in hub.updates[:LITE_UPDATES]:
-        correction = " (correction)" if update.supersedes else ""
+        correction = f" ({escape(_('correction'))})" if update.supersedes else ""
         if update.retracted:
-            correction += " (retracted: please disregard)"
+            correction += f" ({escape(_('retracted: please disregard'))})"
+        attr = _lang(hub, "update", update.id)
+        mark = f" ({escape(_('in English'))})" if attr else ""
         out += [
-            f'<h3><a href="../updates/{update.id}/">{escape(update.title)}</a></h3>',
-            f"<p><small>{escape(update.severity.label)}{correction}, "
-            f"{_time(hub, update.time)}</small><br>{escape(summary(update, 320))}</p>",
+            f'<h3><a href="{_href(hub, update)}"{attr}>{escape(update.title)}</a>{mark}</h3>',
+            f"<p><small>{escape(_(SEVERITY_LABELS[update.severity]))}{correction}, "
+            f"{_time(hub, update.time)}</small><br><span{attr}>"
+            f"{escape(summary(update, 320))}</span></p>",
         ]
     if not hub.updates:
-        out.append("<p>No updates yet.</p>")
+        out.append(f"<p>{escape(_('No updates yet.'))}</p>")
     if len(hub.updates) > LITE_UPDATES:
-        out.append('<p><a href="../updates/">All updates</a></p>')
-    out.append("<h2>Closures in effect</h2>")
+        out.append(f'<p><a href="../updates/">{escape(_("All updates"))}</a></p>')
+    out.append(f"<h2>{escape(_('Closures in effect'))}</h2>")
     current = [c for c in hub.closures if c.is_current(now)]
     if not current:
-        out.append("<p>No closures in effect.</p>")
+        out.append(f"<p>{escape(_('No closures in effect.'))}</p>")
     else:
         out.append("<ul>")
         for c in current:
             if c.status is ClosureStatus.OPEN:
-                until = f"since {_time(hub, c.from_)}"
+                until = escape(_("since {time}")).replace("{time}", _time(hub, c.from_))
             elif c.until:
-                until = f"until {_time(hub, c.until)}"
+                until = escape(_("until {time}")).replace("{time}", _time(hub, c.until))
             else:
-                until = "until further notice"
-            instead = f" Instead: {escape('; '.join(c.alternatives))}" if c.alternatives else ""
+                until = escape(_("until further notice"))
+            instead = (
+                f" {escape(_('Instead:'))} {escape('; '.join(c.alternatives))}"
+                if c.alternatives
+                else ""
+            )
             out.append(
-                f"<li><strong>{escape(c.facility)}</strong>: {escape(c.status.label)}, "
-                f"{until}.{instead}</li>"
+                f"<li{_lang(hub, 'closure', c.id)}><strong>{escape(c.facility)}</strong>: "
+                f"{escape(_(STATUS_LABELS[c.status]))}, {until}.{instead}</li>"
             )
         out.append("</ul>")
-    out.append("<h2>Contacts</h2><ul>")
+    out.append(f"<h2>{escape(_('Contacts'))}</h2><ul>")
     for contact in sorted(hub.contacts, key=lambda c: not c.key):
         number = display_phone(contact.phone, info.country)
         extra = ""
         if contact.sms:
-            extra += f', text <a href="sms:{contact.sms}">{escape(contact.sms)}</a>'
+            extra += f', {escape(_("text"))} <a href="sms:{contact.sms}">{escape(contact.sms)}</a>'
         out.append(
-            f'<li>{escape(contact.name)}: <a href="tel:{contact.phone}">{escape(number)}</a>'
-            f"{extra}</li>"
+            f"<li><span{_lang(hub, 'contact', contact.id)}>{escape(contact.name)}</span>: "
+            f'<a href="tel:{contact.phone}">{escape(number)}</a>{extra}</li>'
         )
     out.append("</ul></main>")
-    feeds = " · ".join(f'<a href="../{path}">{label}</a>' for path, _, label in FEEDS)
-    out.append(f"<footer><p>Feeds: {feeds}</p></footer></body></html>")
+    feeds = " · ".join(f'<a href="../{path}">{label}</a>' for path, _t, label in FEEDS)
+    out.append(f"<footer><p>{escape(_('Feeds:'))} {feeds}</p></footer></body></html>")
     return "\n".join(out) + "\n"

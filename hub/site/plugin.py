@@ -23,11 +23,13 @@ from hub.cards import write_cards
 from hub.config import load_channels
 from hub.content import load_hub, now_utc
 from hub.errors import ContentError
+from hub.i18n import localize
 from hub.memo import Memo
 from hub.privacy import require_private
 from hub.site import extras, pages
 from hub.site.lite import render_lite
 from hub.text import MARKDOWN_EXTENSIONS
+from hub.words import native_name, translator
 
 if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
@@ -58,6 +60,10 @@ class StormHubPlugin(BasePlugin[StormHubConfig]):  # type: ignore[no-untyped-cal
         self.root = Path.cwd()
         self.serving = False
         self.exercise = False  # set by `stormhub drill --exercise`: mark everything EXERCISE
+        # The language this build makes (hub.site.build builds one site per language, the
+        # others in <language>/); None: the default language, at the site's root.
+        self.language: str | None = None
+        self.written: Hub | None = None  # the hub as loaded, before any language view
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         # Defining this event also keeps one plugin instance across `serve` rebuilds.
@@ -84,8 +90,11 @@ class StormHubPlugin(BasePlugin[StormHubConfig]):  # type: ignore[no-untyped-cal
             # The preview server logs this and waits for the next save.
             raise PluginError(exc.message) from None
         self.moment = self.now or now_utc()
+        self.written = self.hub
         if self.exercise and self.hub is not None:
             self.hub = self.hub.as_exercise()
+        if self.language is not None and self.hub is not None:
+            self.hub = localize(self.hub, self.language)
         # Our templates sit just above the theme's, below any custom_dir of the hub's.
         theme_dirs = config.theme.dirs
         position = 1 if config.theme.custom_dir else 0
@@ -94,8 +103,9 @@ class StormHubPlugin(BasePlugin[StormHubConfig]):  # type: ignore[no-untyped-cal
         for extension in MARKDOWN_EXTENSIONS:
             if extension not in config.markdown_extensions:
                 config.markdown_extensions.append(extension)
+        language = self.hub.lang if self.hub else "en"
         if config.nav is None:
-            config.nav = [{title: path} for title, path in pages.NAV]
+            config.nav = pages.nav(language)
         config.extra["stormhub"] = {
             "feeds": [{"path": p, "type": t, "title": label} for p, t, label in pages.FEEDS],
             "exercise": self.exercise,
@@ -104,12 +114,21 @@ class StormHubPlugin(BasePlugin[StormHubConfig]):  # type: ignore[no-untyped-cal
                 "iso": self.moment.isoformat(),
                 "label": pages.time_label(self.hub, self.moment) if self.hub else "",
             },
+            "words": template_words(language),
+            "language": language,
         }
+        if self.hub is not None and len(self.hub.info.languages) > 1:
+            config.extra["stormhub"]["languages"] = switcher(self.hub)
+            config.extra["alternate"] = [  # mkdocs-material shows its switcher for these
+                {"name": x["name"], "link": x["root"], "lang": x["lang"]}
+                for x in config.extra["stormhub"]["languages"]
+            ]
         return config
 
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files:
         hub, now = self.hub, self.moment
         assert hub is not None
+        _language_pages(files, hub, config)
         generated: dict[str, str | bytes] = dict(pages.render(hub, now))
         generated["lite/index.html"] = render_lite(hub, now)
         generated["feed.xml"] = feeds.rss(hub, now)
@@ -136,8 +155,8 @@ class StormHubPlugin(BasePlugin[StormHubConfig]):  # type: ignore[no-untyped-cal
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         """Write the cards of the updates an instagram channel wants into the site being built."""
         hub = self.hub
-        if hub is None or not (self.root / "channels.yaml").is_file():
-            return
+        if hub is None or hub.language is not None or not (self.root / "channels.yaml").is_file():
+            return  # (one set of cards, in the default language's site)
         try:
             channels = [c for c in load_channels(self.root) if c.type == "instagram"]
         except ContentError as exc:
@@ -160,3 +179,53 @@ class StormHubPlugin(BasePlugin[StormHubConfig]):  # type: ignore[no-untyped-cal
     ) -> LiveReloadServer:
         server.watch(str(self.root / "content"))
         return server
+
+
+def switcher(hub: Hub) -> list[dict[str, str]]:
+    """The hub's languages, for the language switcher.
+
+    Each one's name in itself, and its site's root relative to the root of *hub*'s site
+    (``es/``, ``../``).
+    """
+    up = "../" * hub.prefix.count("/")
+    return [
+        {
+            "lang": language,
+            "name": native_name(language),
+            "root": up + ("" if language == hub.info.language else f"{language}/"),
+        }
+        for language in hub.info.languages
+    ]
+
+
+def template_words(language: str) -> dict[str, str]:
+    """The phrases the templates (``main.html``) show, in *language*."""
+    _ = translator(language)
+    return {
+        "exercise": _("EXERCISE"),
+        "exercise_note": _("This site is part of an exercise. Nothing on it is a real emergency."),
+        "offline": _(
+            "You are offline: this is a saved copy of this page, made {time}. "
+            "It may be out of date."
+        ),
+    }
+
+
+def _language_pages(files: Files, hub: Hub, config: MkDocsConfig) -> None:
+    """Hand-written pages in ``docs/``: ``about.es.md`` is ``about.md`` in the es site.
+
+    Every ``<page>.<language>.md`` of a hub language is left out of the other sites; in
+    its own, it takes its page's place.
+    """
+    languages = set(hub.info.languages)
+    for file in list(files.documentation_pages()):
+        stem, dot, suffix = file.src_uri.removesuffix(".md").rpartition(".")
+        if not dot or suffix not in languages:
+            continue
+        files.remove(file)
+        if suffix != hub.lang or hub.language is None or file.abs_src_path is None:
+            continue
+        original = files.get_file_from_path(f"{stem}.md")
+        if original is not None:
+            files.remove(original)
+        files.append(File.generated(config, f"{stem}.md", abs_src_path=file.abs_src_path))
