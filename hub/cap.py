@@ -97,9 +97,16 @@ def _language(hub: Hub) -> str:
     return tag if "-" in tag else f"{tag}-{hub.info.country}"
 
 
-def views(hub: Hub) -> list[Hub]:
-    """*hub*, then its view in each of its other languages (for their ``<info>`` blocks)."""
-    return [hub, *(i18n.localize(hub, language) for language in hub.info.languages[1:])]
+def views(hub: Hub, updates: Sequence[Update] | None = None) -> list[Hub]:
+    """*hub*, then its view in each other language (for their ``<info>`` blocks).
+
+    With *updates*, only the languages some of them are translated into.
+    """
+    index = hub.translation_index
+    return [hub, *(
+        i18n.localize(hub, language) for language in hub.info.languages[1:]
+        if updates is None or any(("update", u.id, language) in index for u in updates)
+    )]  # fmt: skip
 
 
 def alert(hub: Hub, update: Update, languages: list[Hub] | None = None) -> bytes:
@@ -255,10 +262,9 @@ def touched_files(hub: Hub, now: dt.datetime, touched: Sequence[Update]) -> dict
     """The alerts of the *touched* updates, and the index, for the fast path."""
     if hub.language is not None:
         return {}
-    languages = views(hub)
-    files: dict[str, str | bytes] = {
-        uri(u): alert(hub, u, languages) for u in touched if is_alert(hub, u)
-    }
+    made = [u for u in touched if is_alert(hub, u)]
+    languages = views(hub, made)
+    files: dict[str, str | bytes] = {uri(u): alert(hub, u, languages) for u in made}
     files[INDEX] = index(hub, now)
     return files
 

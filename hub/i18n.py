@@ -107,16 +107,16 @@ class State:
 
     status: Status
     translation: Translation | None = None
-    wanted: str = ""  # the digest a current translation would name
+    wanted: str = ""  # the digest a current translation names (worked out if there is one)
 
 
 def state(hub: Hub, kind: TranslationKind, item: Any, language: str) -> State:
     """Whether *item* (of *kind*, in the hub as written) has a current *language* text."""
     item_id = getattr(item, "id", "") if kind not in ("hub", "banner") else ""
-    wanted = digest(kind, item, hub.info.language)
     found = hub.translation_index.get((kind, item_id, language))
-    if found is None:
-        return State("missing", None, wanted)
+    if found is None:  # (most updates, in a storm: no digest to work out)
+        return State("missing")
+    wanted = digest(kind, item, hub.info.language)
     return State("current" if found.source == wanted else "stale", found, wanted)
 
 
@@ -148,13 +148,18 @@ def localize(hub: Hub, language: str) -> Hub:
         raise ValueError(f"{language!r} is not one of the hub's languages")
 
     def each(kind: TranslationKind, items: tuple[Any, ...]) -> tuple[Any, ...]:
+        if not any(key[0] == kind and key[2] == language for key in index):
+            return items
         out = []
         for item in items:
-            found = state(hub, kind, item, language)
-            if found.status == "current" and found.translation is not None:
-                item = _translated(kind, item, found.translation)
+            if (kind, item.id, language) in index:  # (thousands of updates: most have none)
+                found = state(hub, kind, item, language)
+                if found.status == "current" and found.translation is not None:
+                    item = _translated(kind, item, found.translation)
             out.append(item)
         return tuple(out)
+
+    index = hub.translation_index
 
     info = hub.info
     banner = info.banner
@@ -188,7 +193,7 @@ def localize(hub: Hub, language: str) -> Hub:
     )
     view._sources = hub._sources
     view._untranslated = frozenset(
-        u.id for u in hub.updates if state(hub, "update", u, language).status == "missing"
+        u.id for u in hub.updates if ("update", u.id, language) not in index
     )
     view._written = hub
     return view

@@ -36,7 +36,6 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,7 +51,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from hub.config import ChannelConfig
-    from hub.model import Hub
 
 StepName = Literal["check", "site", "fanout", "rebuild"]
 StepState = Literal["running", "done", "failed", "skipped"]
@@ -87,7 +85,11 @@ class PublishResult:
 
 
 class Rebuild:
-    """The full rebuild, running in a child process (a core of its own, beside the fan-out)."""
+    """The full rebuild, running in a child process (a core of its own, beside the fan-out).
+
+    It first puts the other languages' pages of the new or changed updates live (their
+    fast path: :func:`hub.site.fast.render_languages`), then builds the whole site.
+    """
 
     def __init__(
         self, root: Path, site_dir: Path, generation: int, now: dt.datetime | None
@@ -158,7 +160,6 @@ def publish(
     mark = time.perf_counter()
     manifest = fast.previous_build(root, site_dir)
     patched: fast.FastResult | None = None
-    languages: Languages | None = None
     if manifest is None:
         changed = []
         fast.full_build(root, site_dir, generation=generation, now=now)
@@ -172,7 +173,6 @@ def publish(
                 configs=channels,
             )  # fmt: skip
             step("site", "done", f"{len(patched.written)} files live")
-            languages = Languages(root, hub, generation, now or _now())
         except BuildError as exc:  # the full build below tells the real story, or fixes it
             fast.full_build(root, site_dir, generation=generation, now=now)
             step("site", "done", f"fast path failed ({exc.message}); built the whole site")
@@ -184,7 +184,6 @@ def publish(
     else:
         step("rebuild", "skipped", "the site was just built whole")
     rebuild_error: str | None = None
-    notes: list[str] = []  # the other languages' fast paths, when one failed
     try:
         step("fanout", "running")
         mark = time.perf_counter()
@@ -194,8 +193,6 @@ def publish(
         step("fanout", "failed" if report.failed else "done",
              f"{len(report.failed)} failed" if report.failed else "")  # fmt: skip
     finally:
-        if languages is not None and (failed := languages.wait()):
-            notes.append(failed)
         if rebuild is not None:
             rebuild_error = rebuild.wait()
             seconds["rebuild"] = time.perf_counter() - rebuild.started
@@ -210,47 +207,9 @@ def publish(
         channels=[c.name for c in channels if c.enabled],
         fast=patched,
         rebuild_error=rebuild_error,
-        warnings=[str(w) for w in warnings] + notes,
+        warnings=[str(w) for w in warnings],
         seconds=seconds,
     )
-
-
-class Languages:
-    """The other languages' sites' fast paths, in a thread beside the fan-out.
-
-    The default language's pages are live first; each other language's home page, lists
-    and feeds (and its pages of changed updates it has translations of) follow while
-    the posts go out. Should one fail, the background rebuild brings it up to date.
-    """
-
-    def __init__(self, root: Path, hub: Hub, generation: int, now: dt.datetime) -> None:
-        self.error: str | None = None
-        self._thread = threading.Thread(
-            target=self._run, args=(root, hub, generation, now), name="stormhub-languages"
-        )
-        if len(hub.info.languages) > 1:
-            self._thread.start()
-
-    def _run(self, root: Path, hub: Hub, generation: int, now: dt.datetime) -> None:
-        for language in hub.info.languages[1:]:
-            try:
-                config = fast.load_site_config(root, language=language)
-                manifest = fast.read_manifest(root)
-                if manifest is None:
-                    return
-                changed = fast.changed_updates(hub, manifest, language)
-                touched = fast.touched_updates(hub, changed)
-                fast.render_fast(
-                    root, hub, config, touched, generation=generation, now=now, language=language
-                )
-            except BuildError as exc:
-                self.error = f"the {language} site waits for the rebuild: {exc.message}"
-
-    def wait(self) -> str | None:
-        """Wait for the languages' pages; what failed (the rebuild makes it), or None."""
-        if self._thread.is_alive():
-            self._thread.join()
-        return self.error
 
 
 def _now() -> dt.datetime:

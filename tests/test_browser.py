@@ -37,6 +37,7 @@ LITE_MAX_GZIP = 14 * 1024
 
 HUB = load_hub(ROOT)
 CORRECTION = next(u for u in HUB.updates if u.supersedes)
+SPANISH = next(t for t in HUB.translations if t.kind == "update" and t.language == "es")
 PAGES = [
     "/",
     "/updates/",
@@ -47,6 +48,13 @@ PAGES = [
     "/resources/",
     "/lite/",
     "/updates/archive/1/",
+    # the Spanish site: English text in it is marked lang="en" (WCAG 3.1.2)
+    "/es/",
+    "/es/updates/",
+    f"/es/updates/{SPANISH.item}/",
+    "/es/contacts/",
+    "/es/tips/",
+    "/es/lite/",
 ]
 
 

@@ -442,3 +442,25 @@ def test_the_fast_path_renders_each_language_as_the_full_build_does(
     fast.full_build(root, site, generation=3, now=NOW)
     for uri, content in early.items():
         assert content == (site / uri).read_bytes(), uri
+
+
+def test_a_publish_puts_every_language_live(
+    make_hub: HubFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hub.publish import publish
+    from hub.site import fast
+
+    monkeypatch.setenv("STORMHUB_USER", "tester")
+    root = es_hub(make_hub, {"channels.yaml": "channels: []\n"})
+    publish(root, now=NOW)
+    new_id = "2026-11-27-1000-water"
+    (root / "content" / "updates" / f"{new_id}.md").write_text(
+        "---\ntime: 2026-11-27 10:00\ntitle: Boil water\nseverity: warning\n---\nBoil it.\n"
+    )
+    result = publish(root, now=NOW)
+    assert result.exit_code == 0, result.rebuild_error
+    assert result.fast is not None and result.fast.updates == [new_id]
+    home = (root / "site" / "es" / "index.html").read_text(encoding="utf-8")
+    assert "Boil water" in home and f'href="/updates/{new_id}/"' in home
+    manifest = fast.read_manifest(root)
+    assert manifest is not None and new_id in manifest.languages["es"]

@@ -20,9 +20,15 @@ and a channel may filter an update out). Every writer of the site (a fast path, 
 rebuild's swap) holds ``.stormhub/site.lock`` and compares generations, so that an
 older publish never overwrites the lists or the site of a newer one.
 
-``python -m hub.site.fast rebuild ROOT SITE_DIR GENERATION [NOW]`` runs :func:`rebuild`
-in a child process, so the background build has a core of its own while the fan-out
-runs.
+A hub in several languages has a site per language, the others in ``<language>/``
+(:mod:`hub.i18n`); the manifest keeps, for each, what each update's page there shows
+(:func:`hub.i18n.shown`), so that a new or changed translation is "changed" there too.
+The default language's fast path runs first, in the publishing process; the others'
+(:func:`render_languages`) in the rebuild's child process, just before the rebuild.
+
+``python -m hub.site.fast rebuild ROOT SITE_DIR GENERATION [NOW]`` runs them and then
+:func:`rebuild` in a child process, so the background work has a core of its own while
+the fan-out runs.
 """
 
 from __future__ import annotations
@@ -455,7 +461,38 @@ def _other_plugins(config: MkDocsConfig, event: str, files: Files, ours: StormHu
     return files
 
 
-def rebuild(root: Path, site_dir: Path, *, generation: int, now: dt.datetime | None) -> bool:
+def render_languages(root: Path, hub: Hub, *, generation: int, now: dt.datetime) -> list[str]:
+    """The fast path of each other language's site, after the default language's.
+
+    Each language's home page, lists and feeds, and its pages of the updates that are
+    new or changed there (a new or changed translation too), from the manifest.
+
+    Returns:
+        What failed, one line per language (the full rebuild then makes it).
+    """
+    failed = []
+    for language in hub.info.languages[1:]:
+        manifest = read_manifest(root)
+        if manifest is None:
+            break
+        try:
+            config = load_site_config(root, language=language)
+            touched = touched_updates(hub, changed_updates(hub, manifest, language))
+            render_fast(root, hub, config, touched, generation=generation, now=now,
+                        language=language)  # fmt: skip
+        except BuildError as exc:
+            failed.append(f"the {language} site waits for the full rebuild: {exc.message}")
+    return failed
+
+
+def rebuild(
+    root: Path,
+    site_dir: Path,
+    *,
+    generation: int,
+    now: dt.datetime | None,
+    hub: Hub | None = None,
+) -> bool:
     """Build the whole site into a fresh folder and swap it in, unless a newer one is live.
 
     Returns:
@@ -470,7 +507,7 @@ def rebuild(root: Path, site_dir: Path, *, generation: int, now: dt.datetime | N
     from hub.memo import Memo
 
     # Loaded before the build: content saved meanwhile shows up as "changed" next time.
-    hub = load_hub(root, memo=Memo.open(root))  # the memo of the check that came first
+    hub = hub or load_hub(root, memo=Memo.open(root))  # the memo of the check that came first
     fresh = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-full-", dir=site_dir.parent))
     try:
         built = build_site(root, site_dir=fresh / "site", now=now)
@@ -497,8 +534,14 @@ def full_build(root: Path, site_dir: Path, *, generation: int, now: dt.datetime 
 
 
 def main(argv: list[str]) -> int:
-    """``python -m hub.site.fast rebuild ROOT SITE_DIR GENERATION [NOW]``: exit 0 or 1."""
+    """``python -m hub.site.fast rebuild ROOT SITE_DIR GENERATION [NOW]``: exit 0 or 1.
+
+    The other languages' fast paths first (:func:`render_languages`), then the rebuild.
+    """
+    from hub.content import load_hub, now_utc
     from hub.errors import HubError
+    from hub.memo import Memo
+    from hub.privacy import require_private
 
     if len(argv) not in (4, 5) or argv[0] != "rebuild":
         print("usage: python -m hub.site.fast rebuild ROOT SITE_DIR GENERATION [NOW]",
@@ -508,8 +551,14 @@ def main(argv: list[str]) -> int:
     # A background job: the fan-out beside it (and whoever is at this machine) comes first.
     with contextlib.suppress(OSError):
         os.nice(10)
+    root, site_dir, generation = Path(argv[1]), Path(argv[2]), int(argv[3])
     try:
-        swapped = rebuild(Path(argv[1]), Path(argv[2]), generation=int(argv[3]), now=now)
+        memo = Memo.open(root)
+        hub = load_hub(root, memo=memo)
+        require_private(hub, memo=memo)  # content may have changed since the publish's check
+        for problem in render_languages(root, hub, generation=generation, now=now or now_utc()):
+            print(problem, file=sys.stderr)
+        swapped = rebuild(root, site_dir, generation=generation, now=now, hub=hub)
     except HubError as exc:
         print(exc.message, file=sys.stderr)
         return 1
