@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hub.config import ChannelConfig, check_channels
-from hub.content import load_hub
+from hub.content import docs_dir_of, load_hub, page_translations
 from hub.errors import ContentError, Problem
 from hub.i18n import stale
 from hub.located import Collector
@@ -50,7 +50,58 @@ def check_hub(root: Path | str) -> tuple[Hub, list[ChannelConfig], list[Problem]
     # A stale translation never holds up the default text: readers of that language see
     # the default text marked "Translation pending" until it is brought up to date.
     warnings += stale(hub)
-    return hub, configs, warnings
+    problems, stale_pages = _page_translations(root, hub)
+    if problems:
+        raise ContentError(problems)
+    return hub, configs, warnings + stale_pages
+
+
+def _page_translations(root: Path, hub: Hub) -> tuple[list[Problem], list[Problem]]:
+    """Hand-written pages' translations: problems, and warnings.
+
+    One of a page that does not exist is a problem; a stale one, or one without a
+    source, is a warning, as for every translation.
+    """
+    problems, warnings = [], []
+    default = hub.info.language
+    for t in page_translations(root, docs_dir_of(root), hub.info.languages):
+        if t.wanted is None:
+            problems.append(
+                Problem(
+                    t.path,
+                    1,
+                    1,
+                    "file",
+                    f"translates docs/{t.page}, which does not exist: name it "
+                    "<page>.<language>.md after the page it translates",
+                )
+            )
+        elif t.source is None:
+            warnings.append(
+                Problem(
+                    t.path,
+                    1,
+                    1,
+                    "translation",
+                    f"no source: if it is up to date with the {default} page, "
+                    f"add source: {t.wanted} to its front matter",
+                )
+            )
+        elif t.source != t.wanted:
+            warnings.append(
+                Problem(
+                    t.path,
+                    1,
+                    1,
+                    "translation",
+                    f"stale: docs/{t.page} changed after this translation was "
+                    f"made (it was made from {t.source}, the page is now "
+                    f"{t.wanted}); until it is updated, readers see the {default} "
+                    f"page marked 'Translation pending'. Update the translation, "
+                    f"then set source: {t.wanted}",
+                )
+            )
+    return problems, warnings
 
 
 def _channel_languages(hub: Hub, configs: list[ChannelConfig]) -> list[Problem]:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 from hub.errors import ContentError, Problem
-from hub.i18n import DIGEST_LENGTH, FIELDS, REQUIRED
+from hub.i18n import DIGEST_LENGTH, FIELDS, REQUIRED, page_digest
 from hub.located import Collector, Loc, Source, parse_yaml, read_text, validate, yaml_file
 from hub.memo import MISSING, Memo, bulk
 from hub.model import (
@@ -551,6 +551,64 @@ def read_info(src: Source | None, out: Collector) -> tuple[HubInfo | None, list[
             kind, "", {"translations": block}, src, loc, out, info.languages if info else ("en",)
         )
     return (info if isinstance(info, HubInfo) else None), translations
+
+
+@dataclass(frozen=True)
+class PageTranslation:
+    """A hand-written page's translation: ``docs/about.es.md`` beside ``docs/about.md``."""
+
+    path: str  # the translation, relative to the hub folder
+    page: str  # the page it translates, relative to docs/ (``about.md``)
+    language: str
+    source: str | None  # what its front matter names as its source
+    wanted: str | None  # the digest of the page's text now; None: there is no such page
+    text: str  # the translation's Markdown, front matter included
+
+    @property
+    def status(self) -> str:
+        return "current" if self.source is not None and self.source == self.wanted else "stale"
+
+
+def page_translations(
+    root: Path, docs_dir: Path, languages: tuple[str, ...]
+) -> list[PageTranslation]:
+    """Every ``<page>.<language>.md`` under *docs_dir* of one of the other *languages*."""
+    found: list[PageTranslation] = []
+    if not docs_dir.is_dir():
+        return found
+    for parts in files_under(docs_dir):
+        split = _split_language(parts[-1]) if parts[-1].endswith(".md") else None
+        if split is None or split[1] not in languages[1:]:
+            continue
+        base, language = split
+        path = docs_dir.joinpath(*parts)
+        page = "/".join((*parts[:-1], f"{base}.md"))
+        try:
+            text = path.read_text(encoding="utf-8")
+            original = (docs_dir / page).read_text(encoding="utf-8")
+            wanted: str | None = page_digest(original, languages[0])
+        except FileNotFoundError:
+            wanted = None
+        except (OSError, UnicodeDecodeError):
+            continue  # MkDocs reports an unreadable page
+        match = FRONT_MATTER.match(text)
+        source = re.search(r"^source:[ \t]*['\"]?([\w-]+)", match.group(1), re.M) if match else None
+        try:
+            rel = path.relative_to(root).as_posix()
+        except ValueError:
+            rel = path.as_posix()
+        found.append(PageTranslation(rel, page, language, source and source.group(1), wanted, text))
+    return found
+
+
+def docs_dir_of(root: Path) -> Path:
+    """``docs_dir`` of the hub's ``mkdocs.yml`` (MkDocs' default: ``docs``)."""
+    try:
+        text = (root / "mkdocs.yml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    match = re.search(r"^docs_dir:[ \t]*['\"]?([^'\"#\s]+)", text, re.M)
+    return root / (match.group(1) if match else "docs")
 
 
 def site_url_of(root: Path, out: Collector) -> str | None:

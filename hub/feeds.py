@@ -19,7 +19,7 @@ from lxml import etree
 
 from hub import i18n
 from hub.text import markdown_to_html, plain_text
-from hub.words import translator
+from hub.words import in_language, translator
 
 if TYPE_CHECKING:
     from feedgen.entry import FeedEntry
@@ -69,7 +69,7 @@ def title(hub: Hub, update: Update) -> str:
     _ = translator(hub.lang)
     text = update.title
     if i18n.reads_in(hub, "update", update.id) != hub.lang:
-        text = f"{text} ({_('in English')})"
+        text = f"{text} ({in_language(hub.info.language, hub.lang)})"
     return f"{_('Retracted:')} {text}" if update.retracted else text
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from hub.errors import Problem
+from hub.model import EXERCISE_MARK, exercise_title
 
 if TYPE_CHECKING:
     from hub.model import Hub, Translation, TranslationKind, Update
@@ -116,16 +117,20 @@ def state(hub: Hub, kind: TranslationKind, item: Any, language: str) -> State:
     found = hub.translation_index.get((kind, item_id, language))
     if found is None:  # (most updates, in a storm: no digest to work out)
         return State("missing")
+    if hub.exercise and kind == "update":  # a drill marks titles; translations are of the text
+        item = item.model_copy(update={"title": item.title.removeprefix(EXERCISE_MARK)})
     wanted = digest(kind, item, hub.info.language)
     return State("current" if found.source == wanted else "stale", found, wanted)
 
 
-def _translated(kind: str, item: Any, translation: Translation) -> Any:
+def _translated(kind: str, item: Any, translation: Translation, *, exercise: bool = False) -> Any:
     values = {
         name: tuple(value) if isinstance(getattr(item, name, None), tuple) else value
         for name, value in translation.fields.items()
         if name in FIELDS[kind]
     }
+    if exercise and "title" in values:  # (Hub.as_exercise marked the original's)
+        values["title"] = exercise_title(str(values["title"]))
     copy = item.model_copy(update=values)
     if kind == "update":
         # The same update, in other words: the ledger, approvals and the site's manifest
@@ -155,7 +160,7 @@ def localize(hub: Hub, language: str) -> Hub:
             if (kind, item.id, language) in index:  # (thousands of updates: most have none)
                 found = state(hub, kind, item, language)
                 if found.status == "current" and found.translation is not None:
-                    item = _translated(kind, item, found.translation)
+                    item = _translated(kind, item, found.translation, exercise=hub.exercise)
             out.append(item)
         return tuple(out)
 
@@ -244,6 +249,14 @@ def reads_in(view: Hub, kind: TranslationKind, item_id: str) -> str:
     if view_state(view, kind, item_id).status == "current":
         return view.lang
     return view.info.language
+
+
+def page_digest(text: str, language: str) -> str:
+    """What a hand-written page's translation (``docs/about.es.md``) names as its source.
+
+    The digest of the page's text (``docs/about.md``), in *language*, the default one.
+    """
+    return f"{language}-{hashlib.sha256(text.encode()).hexdigest()[:DIGEST_LENGTH]}"
 
 
 def stale(hub: Hub) -> list[Problem]:

@@ -16,6 +16,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from hub.model import ClosureStatus, Severity
 
@@ -95,15 +96,27 @@ def native_name(language: str) -> str:
 
 
 @functools.cache
-def english_name(language: str) -> str:
-    """The language's name in English (``Spanish``)."""
+def language_name(language: str, words: str) -> str:
+    """The name of *language* in the language *words* (``inglés`` for en in es)."""
     from babel import Locale, UnknownLocaleError
 
     try:
-        name = Locale.parse(language.replace("-", "_")).get_display_name("en")
+        name = Locale.parse(language.replace("-", "_")).get_display_name(words.replace("-", "_"))
     except (UnknownLocaleError, ValueError):
         return language
     return name or language
+
+
+def in_language(language: str, words: str) -> str:
+    """``in English`` / ``en inglés``: the mark on text shown in *language* among *words*."""
+    _ = translator(words)
+    return _("in {language}").format(language=language_name(language, words))
+
+
+def see_original(language: str) -> str:
+    """The link to the original, in its own language: ``Translation pending: see English``."""
+    _ = translator(language)
+    return _("Translation pending: see {language}").format(language=native_name(language))
 
 
 def time_label(local: dt.datetime, language: str, *, date: bool = True) -> str:
@@ -145,7 +158,8 @@ def phrases(package: Path | None = None) -> dict[str, list[tuple[str, int]]]:
     """Every phrase of ``_("...")`` and ``N_("...")`` in the package's code, with where.
 
     Read with :mod:`ast`, so that calls inside f-strings are found too (Python's
-    tokenizer, which gettext's and Babel's extractors use, sees an f-string as one token).
+    tokenizer, which gettext's and Babel's extractors use, sees an f-string as one token),
+    and ``translator(language)("...")`` as well.
     """
     import ast
 
@@ -156,8 +170,7 @@ def phrases(package: Path | None = None) -> dict[str, list[tuple[str, int]]]:
         for node in ast.walk(tree):
             if (
                 isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and node.func.id in ("_", "N_")
+                and _is_translation(node.func)
                 and len(node.args) == 1
                 and isinstance(node.args[0], ast.Constant)
                 and isinstance(node.args[0].value, str)
@@ -165,6 +178,19 @@ def phrases(package: Path | None = None) -> dict[str, list[tuple[str, int]]]:
                 where = (path.relative_to(package.parent).as_posix(), node.lineno)
                 found.setdefault(node.args[0].value, []).append(where)
     return found
+
+
+def _is_translation(func: Any) -> bool:
+    """``_``, ``N_``, or ``translator(language)`` called at once."""
+    import ast
+
+    if isinstance(func, ast.Name):
+        return func.id in ("_", "N_")
+    return (
+        isinstance(func, ast.Call)
+        and isinstance(func.func, ast.Name)
+        and func.func.id == "translator"
+    )
 
 
 def update_catalogs() -> list[Path]:

@@ -464,3 +464,82 @@ def test_a_publish_puts_every_language_live(
     assert "Boil water" in home and f'href="/updates/{new_id}/"' in home
     manifest = fast.read_manifest(root)
     assert manifest is not None and new_id in manifest.languages["es"]
+
+
+# --- hand-written pages ----------------------------------------------------------------------
+
+
+def test_hand_written_pages_translate_and_go_stale(make_hub: HubFactory) -> None:
+    about = "# About this hub\n\nRun by the county.\n"
+    root = es_hub(make_hub, {"docs/about.md": about, "docs/visit.md": "# Visiting\n\nNo.\n"})
+    wanted = i18n.page_digest(about, "en")
+    (root / "docs" / "about.es.md").write_text(
+        f"---\nsource: {wanted}\n---\n# Acerca de este sitio\n\nLo lleva el condado.\n"
+    )
+    _hub, _configs, warnings = check_hub(root)
+    assert [str(w) for w in warnings if "translation" in str(w)] == []
+    site = build_site(root, now=NOW)
+    assert "Acerca de este sitio" in (site / "es/about/index.html").read_text()
+    assert "Acerca" not in (site / "about/index.html").read_text()
+    assert not (site / "about.es").exists() and not (site / "es/about.es").exists()
+    visit = _page(site, "es/visit/index.html")  # not translated: English, marked
+    assert "Traducción pendiente" in visit.get_text()
+    assert visit.select_one("article div[lang=en]").find("h1").get_text() == "Visiting"
+
+    (root / "docs" / "about.md").write_text(about.replace("county", "city"))
+    _hub, _configs, warnings = check_hub(root)
+    new = i18n.page_digest(about.replace("county", "city"), "en")
+    assert [str(w) for w in warnings if "translation" in str(w)] == [
+        f"docs/about.es.md:1:1: translation: stale: docs/about.md changed after this "
+        f"translation was made (it was made from {wanted}, the page is now {new}); until it "
+        "is updated, readers see the en page marked 'Translation pending'. Update the "
+        f"translation, then set source: {new}"
+    ]
+    site = build_site(root, now=NOW)
+    page = _page(site, "es/about/index.html")
+    assert "Run by the city." in page.select_one("article div[lang=en]").get_text()
+    assert "Lo lleva el condado." in page.select_one("details.sh-earlier").get_text()
+
+    (root / "docs" / "gone.es.md").write_text("# Nada\n")
+    assert problems(root) == [
+        "docs/gone.es.md:1:1: file: translates docs/gone.md, which does not exist: name it "
+        "<page>.<language>.md after the page it translates"
+    ]
+
+
+def test_email_and_sms_in_spanish_use_spanish_words(make_hub: HubFactory) -> None:
+    root = es_hub(
+        make_hub,
+        {
+            "channels.yaml": "channels:\n"
+            "  - name: correo\n    type: email\n    host: smtp.example.org\n    port: 587\n"
+            "    security: starttls\n    sender: Hub <alerts@example.org>\n"
+            "    recipients: [lista@example.org]\n    language: es\n"
+            "  - name: sms-es\n    type: sms\n    account_sid: ${SID}\n    auth_token: ${TOKEN}\n"
+            '    sender: "+1 757 555 0100"\n    recipients: ["+1 757 555 0123"]\n'
+            "    language: es\n"
+        },
+    )
+    hub = load_hub(root)
+    email, sms = (make_channel(c, hub) for c in load_channels(root))
+    mail = email.render(email.localized(hub.update(ED)))
+    assert mail.subject == "[Aviso] Urgencias abiertas"
+    assert mail.html is not None and '<html lang="es">' in mail.html
+    assert "Lea esta actualización en línea:" in mail.html
+    retraction = email.render(email.localized(hub.update(ED)), retraction=True)
+    assert retraction.subject == "Retirada: Urgencias abiertas"
+    text = sms.render(sms.localized(hub.update(SECOND)))
+    assert text.parts[0].startswith("(en inglés) Shelters open")
+    warning = sms.render(sms.localized(hub.update(ED)))
+    assert warning.parts[0].startswith("AVISO: Urgencias abiertas")
+
+
+def test_an_exercise_keeps_its_translations_and_marks_them(make_hub: HubFactory) -> None:
+    root = es_hub(make_hub)
+    hub = load_hub(root).as_exercise()
+    es = i18n.localize(hub, "es")
+    assert es.update(ED).title == "EXERCISE: Urgencias abiertas"
+    assert i18n.reads_in(es, "update", ED) == "es"
+    site = build_site(root, now=NOW, exercise=True)
+    page = (site / "es" / "updates" / ED / "index.html").read_text(encoding="utf-8")
+    assert "EXERCISE: Urgencias abiertas" in page and "SIMULACRO" in page

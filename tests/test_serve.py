@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -80,3 +81,27 @@ def test_serve_reloads_when_content_changes(
         "content/updates/2026-11-28-0800-broken.md:2:1: time: required key 'time' is missing" in log
     )
     assert "Traceback" not in log
+
+
+def test_serve_shows_every_language(make_hub: HubFactory) -> None:
+    from tests.conftest import HUB_YAML
+
+    root = make_hub(
+        {"content/hub.yaml": HUB_YAML.replace("languages: [en]", "languages: [en, es]")}
+    )
+    port = free_port()
+    stormhub = Path(sys.executable).with_name("stormhub")
+    server = subprocess.Popen(
+        [str(stormhub), "serve", "--hub", str(root), "--dev-addr", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/es/", "Últimas noticias")
+        wait_for(f"http://127.0.0.1:{port}/", "Latest updates")
+    finally:
+        server.terminate()
+        _, log = server.communicate(timeout=20)
+    assert "Traceback" not in log
+    assert not list(Path(tempfile.gettempdir()).glob("stormhub-serve-*")), "left its folder"

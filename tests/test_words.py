@@ -17,7 +17,7 @@ CATALOGS = sorted(words.LOCALE_DIR.glob("*/LC_MESSAGES/stormhub.po"))
 
 def test_phrases_are_found_inside_f_strings_too() -> None:
     found = words.phrases()
-    assert "in English" in found  # used only inside f-strings
+    assert "Correction" in found  # used only inside f-strings
     assert "Latest updates" in found and "Warning" in found  # _() and N_()
     assert all(where for where in found.values())
 
@@ -54,3 +54,6 @@ def test_times_read_in_the_language() -> None:
     assert words.time_label(moment, "es") == "sáb 28 nov, 19:30 EST"
     assert words.time_label(moment, "es", date=False) == "19:30 EST"
     assert words.native_name("es") == "Español" and words.native_name("zh") == "中文"
+    assert words.in_language("en", "es") == "en inglés"
+    assert words.in_language("es", "en") == "in Spanish"
+    assert words.see_original("en") == "Translation pending: see English"

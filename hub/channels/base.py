@@ -24,7 +24,7 @@ from hub import i18n
 from hub.images import ImageInfo, image_info
 from hub.model import EXERCISE, EXERCISE_MARK, Severity
 from hub.text import fit, plain_text
-from hub.words import SEVERITY_LABELS, translator
+from hub.words import SEVERITY_LABELS, in_language, translator
 
 if TYPE_CHECKING:
     from hub.config import ChannelConfig
@@ -338,14 +338,14 @@ class Channel(ABC, Generic[C]):
         """*update* as this channel's language shows it, with the same revision.
 
         A channel with a ``language:`` gets its translation; where there is no current
-        one, the default text, its title marked as such ("(in English) ...").
+        one, the default text, its title marked as such ("(en inglés) ...").
         """
         if self.hub.language is None or not self.hub.has_update(update.id):
             return update
         shown = self.hub.update(update.id)
         if i18n.reads_in(self.hub, "update", update.id) == self.hub.lang:
             return shown
-        mark = translator(self.hub.lang)("in English")
+        mark = in_language(self.hub.info.language, self.hub.lang)
         marked = shown.model_copy(update={"title": f"({mark}) {shown.title}"})
         marked.__dict__["revision"] = update.revision
         return marked

@@ -68,6 +68,7 @@ from hub.channels.http import HttpChannel
 from hub.config import DiscordConfig
 from hub.model import Severity
 from hub.text import find_urls, shorten
+from hub.words import translator
 
 if TYPE_CHECKING:
     from hub.model import Update
@@ -166,11 +167,12 @@ class DiscordChannel(HttpChannel[DiscordConfig]):
 
     def render(self, update: Update, *, correction: bool = False, retraction: bool = False) -> Post:
         post = super().render(update, correction=correction, retraction=retraction)
+        _ = translator(self.hub.lang)
         title = update.title
         if correction:
-            title = f"Correction: {title}"
+            title = f"{_('Correction:')} {title}"
         elif retraction:
-            title = f"Retracted: {title}"
+            title = f"{_('Retracted:')} {title}"
         post.extra.update(
             title=shorten(title, MAX_TITLE),
             color=COLORS[update.severity],

@@ -74,6 +74,7 @@ from hub.config import ENV_REF, EmailConfig, MissingSecret
 from hub.feeds import entry_html
 from hub.site.pages import time_label
 from hub.text import plain_text
+from hub.words import SEVERITY_LABELS, translator
 
 if TYPE_CHECKING:
     from hub.model import Hub, Update
@@ -164,32 +165,34 @@ class EmailChannel(Channel[EmailConfig]):
 
     def heading(self, update: Update, *, correction: bool = False, retraction: bool = False) -> str:
         """The title, led (once) by "Retracted: " or "Correction: " when it is one."""
+        _ = translator(self.hub.lang)
         title = _CORRECTION.sub("", update.title) if correction or retraction else update.title
         if retraction:
-            return f"Retracted: {title}"
+            return f"{_('Retracted:')} {title}"
         if correction:
-            return f"Correction: {title}"
+            return f"{_('Correction:')} {title}"
         return update.title
 
     def subject(self, update: Update, *, correction: bool = False, retraction: bool = False) -> str:
         """``[Severity] Title``; a correction's or retraction's heading as it is."""
         if correction or retraction:
             return self.heading(update, correction=correction, retraction=retraction)
-        return f"[{update.severity.label}] {update.title}"
+        return f"[{translator(self.hub.lang)(SEVERITY_LABELS[update.severity])}] {update.title}"
 
     def render(self, update: Update, *, correction: bool = False, retraction: bool = False) -> Post:
         """The update as one email: subject, plain text with the permalink, and HTML.
 
         A retraction carries the notice (and the reason), not the retracted text.
         """
+        _ = translator(self.hub.lang)
         link = self.hub.permalink(update)
         heading = self.heading(update, correction=correction, retraction=retraction)
         posted = time_label(self.hub, update.time)
         if retraction:
-            body = f"Please disregard this update. {update.retraction}".strip()
+            body = f"{_('Please disregard this update.')} {update.retraction}".strip()
         else:
             body = plain_text(update.body)
-        text = f"{heading}\n{update.severity.label} · {posted}\n\n{body}"
+        text = f"{heading}\n{_(SEVERITY_LABELS[update.severity])} · {posted}\n\n{body}"
         if self.config.hashtags and not retraction:
             text += "\n\n" + " ".join(f"#{tag}" for tag in self.config.hashtags)
         return self.post(
@@ -212,16 +215,21 @@ class EmailChannel(Channel[EmailConfig]):
         correction: bool,
         retraction: bool,
     ) -> str:
+        _ = translator(self.hub.lang)
         info = self.hub.info
         if retraction:
             reason = f" {html.escape(update.retraction)}" if update.retraction else ""
-            content = f"<p><strong>Retracted:</strong> please disregard this update.{reason}</p>\n"
+            content = (
+                f"<p><strong>{html.escape(_('Retracted:'))}</strong> "
+                f"{html.escape(_('please disregard this update.'))}{reason}</p>\n"
+            )
         else:
             content = ""
             if correction and not update.supersedes:
+                replaces = _("this replaces an earlier version of this update.")
                 content = (
-                    "<p><strong>Correction:</strong> this replaces an earlier version of this "
-                    "update.</p>\n"
+                    f"<p><strong>{html.escape(_('Correction:'))}</strong> "
+                    f"{html.escape(replaces)}</p>\n"
                 )
             content += entry_html(self.hub, update) + "\n"
             if self.config.hashtags:
@@ -230,12 +238,13 @@ class EmailChannel(Channel[EmailConfig]):
         href = html.escape(link)
         return (
             "<!DOCTYPE html>\n"
-            f'<html lang="{html.escape(info.language)}">\n<head>\n<meta charset="utf-8">\n'
+            f'<html lang="{html.escape(self.hub.lang)}">\n<head>\n<meta charset="utf-8">\n'
             f"<title>{html.escape(heading)}</title>\n</head>\n<body>\n"
             f"<h1>{html.escape(heading)}</h1>\n"
-            f"<p>{html.escape(update.severity.label)} · {html.escape(posted)}</p>\n"
+            f"<p>{html.escape(_(SEVERITY_LABELS[update.severity]))} · {html.escape(posted)}</p>\n"
             f"{content}"
-            f'<p>Read this update online: <a href="{href}">{href}</a></p>\n'
+            f"<p>{html.escape(_('Read this update online:'))} "
+            f'<a href="{href}">{href}</a></p>\n'
             f"<p>{html.escape(info.organisation)} · {html.escape(info.event)}</p>\n"
             "</body>\n</html>\n"
         )

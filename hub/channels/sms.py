@@ -120,6 +120,7 @@ from hub.channels.http import HttpChannel
 from hub.config import SmsConfig
 from hub.model import Severity
 from hub.text import shorten, utf16_length
+from hub.words import SEVERITY_LABELS, translator
 
 if TYPE_CHECKING:
     from hub.model import Hub, Update
@@ -356,17 +357,17 @@ class SmsChannel(HttpChannel[SmsConfig]):
 
     # --- rendering -------------------------------------------------------------------
 
-    @staticmethod
     def headline(
-        update: Update, title: str, *, correction: bool = False, retraction: bool = False
+        self, update: Update, title: str, *, correction: bool = False, retraction: bool = False
     ) -> str:
         """The short form's text: the (possibly shortened) title and its prefix."""
+        _ = translator(self.hub.lang)
         if retraction:
-            return f"Retracted: {title}. Please disregard this update."
+            return _("Retracted: {title}. Please disregard this update.").format(title=title)
         if correction:
-            return f"Correction: {title}"
+            return f"{_('Correction:')} {title}"
         if update.severity.rank >= Severity.WARNING.rank:
-            return f"{update.severity.label.upper()}: {title}"
+            return f"{_(SEVERITY_LABELS[update.severity]).upper()}: {title}"
         return title
 
     def render(self, update: Update, *, correction: bool = False, retraction: bool = False) -> Post:

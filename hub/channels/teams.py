@@ -69,6 +69,7 @@ from hub.config import TeamsConfig
 from hub.model import Severity
 from hub.site.pages import time_label
 from hub.text import find_urls, fit, plain_text, shorten
+from hub.words import SEVERITY_LABELS, translator
 
 if TYPE_CHECKING:
     from hub.model import Update
@@ -130,18 +131,19 @@ class TeamsChannel(HttpChannel[TeamsConfig]):
 
     def render(self, update: Update, *, correction: bool = False, retraction: bool = False) -> Post:
         """The card's text (body and permalink) as the one part; the rest in ``extra``."""
+        _ = translator(self.hub.lang)
         link = self.hub.permalink(update)
         if retraction:  # the label says RETRACTED
             heading = update.title
-            body = "This update was retracted. Please disregard it." + (
+            body = _("This update was retracted. Please disregard it.") + (
                 f" {update.retraction}" if update.retraction else ""
             )
         else:
-            heading = f"Correction: {update.title}" if correction else update.title
+            heading = f"{_('Correction:')} {update.title}" if correction else update.title
             body = plain_text(update.body)
         parts = fit(body, length=self.length, limit=self.limit, link=link, mode="truncate")
         style, color = ("emphasis", "Default") if retraction else STYLES[update.severity]
-        label = "RETRACTED" if retraction else update.severity.label.upper()
+        label = (_("Retracted") if retraction else _(SEVERITY_LABELS[update.severity])).upper()
         when = time_label(self.hub, update.time)
         return self.post(
             update,

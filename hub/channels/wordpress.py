@@ -105,6 +105,7 @@ from hub.config import WordPressConfig
 from hub.feeds import entry_html
 from hub.site.pages import time_label
 from hub.text import plain_text
+from hub.words import SEVERITY_LABELS, translator
 
 if TYPE_CHECKING:
     from hub.model import Hub, Update
@@ -156,15 +157,16 @@ class WordPressChannel(HttpChannel[WordPressConfig]):
 
     def render(self, update: Update, *, correction: bool = False, retraction: bool = False) -> Post:
         """The update as one post: a plain-text part (for preview) and the HTML content."""
+        _ = translator(self.hub.lang)
         link = self.hub.permalink(update)
         posted = time_label(self.hub, update.time)
         if retraction:
-            title = f"Retracted: {update.title}"
-            body = f"Please disregard this update. {update.retraction}".strip()
+            title = f"{_('Retracted:')} {update.title}"
+            body = f"{_('Please disregard this update.')} {update.retraction}".strip()
         else:
-            title = f"Correction: {update.title}" if correction else update.title
+            title = f"{_('Correction:')} {update.title}" if correction else update.title
             body = plain_text(update.body)
-        text = f"{title}\n{update.severity.label} · {posted}\n\n{body}"
+        text = f"{title}\n{_(SEVERITY_LABELS[update.severity])} · {posted}\n\n{body}"
         if self.config.hashtags and not retraction:
             text += "\n\n" + " ".join(f"#{tag}" for tag in self.config.hashtags)
         text += f"\n\n{link}"
@@ -181,22 +183,25 @@ class WordPressChannel(HttpChannel[WordPressConfig]):
         self, update: Update, posted: str, link: str, *, correction: bool, retraction: bool
     ) -> str:
         """The post's HTML: time and severity, the update, the permalink, the marker."""
+        _ = translator(self.hub.lang)
         href = html.escape(link)
         when = update.time.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
         lines = [
-            f"<p><strong>{html.escape(update.severity.label)}</strong> · "
+            f"<p><strong>{html.escape(_(SEVERITY_LABELS[update.severity]))}</strong> · "
             f'<time datetime="{when}">{html.escape(posted)}</time></p>'
         ]
         if retraction:
             reason = f" {html.escape(update.retraction)}" if update.retraction else ""
             lines.append(
-                f"<p><strong>Retracted:</strong> please disregard this update.{reason}</p>"
+                f"<p><strong>{html.escape(_('Retracted:'))}</strong> "
+                f"{html.escape(_('please disregard this update.'))}{reason}</p>"
             )
         else:
             if correction and not update.supersedes:
+                replaces = _("this replaces an earlier version of this update.")
                 lines.append(
-                    "<p><strong>Correction:</strong> this replaces an earlier version of this "
-                    "update.</p>"
+                    f"<p><strong>{html.escape(_('Correction:'))}</strong> "
+                    f"{html.escape(replaces)}</p>"
                 )
             lines.append(entry_html(self.hub, update))
             if self.config.hashtags:

@@ -15,7 +15,7 @@ from hub import i18n
 from hub.model import ClosureStatus, display_phone
 from hub.offline import NOTICE_CLASS
 from hub.site.pages import FEEDS, summary, time_label
-from hub.words import SEVERITY_LABELS, STATUS_LABELS, translator
+from hub.words import SEVERITY_LABELS, STATUS_LABELS, in_language, translator
 
 if TYPE_CHECKING:
     from hub.model import Hub, TranslationKind, Update
@@ -102,7 +102,7 @@ def render_lite(hub: Hub, now: dt.datetime) -> str:
         if update.retracted:
             correction += f" ({escape(_('retracted: please disregard'))})"
         attr = _lang(hub, "update", update.id)
-        mark = f" ({escape(_('in English'))})" if attr else ""
+        mark = f" ({escape(in_language(info.language, hub.lang))})" if attr else ""
         out += [
             f'<h3><a href="{_href(hub, update)}"{attr}>{escape(update.title)}</a>{mark}</h3>',
             f"<p><small>{escape(_(SEVERITY_LABELS[update.severity]))}{correction}, "

@@ -20,7 +20,15 @@ from urllib.parse import urlsplit
 from hub import i18n, jsonld
 from hub.model import ClosureStatus, HubStatus, Severity, display_phone
 from hub.text import plain_text, shorten
-from hub.words import N_, SEVERITY_LABELS, STATUS_LABELS, date_label, translator
+from hub.words import (
+    N_,
+    SEVERITY_LABELS,
+    STATUS_LABELS,
+    date_label,
+    in_language,
+    see_original,
+    translator,
+)
 from hub.words import time_label as local_label
 
 if TYPE_CHECKING:
@@ -77,11 +85,11 @@ def closure_badge(status: ClosureStatus, language: str = "en") -> str:
 
 
 def _english_mark(hub: Hub, kind: TranslationKind, item_id: str) -> str:
-    """`` (in English)`` after an item a language view shows untranslated; else ``""``."""
+    """`` (en inglés)`` after an item a language view shows untranslated; else ``""``."""
     if i18n.reads_in(hub, kind, item_id) == hub.lang:
         return ""
-    _ = translator(hub.lang)
-    return f' <span class="sh-lang-mark">({esc(_("in English"))})</span>'
+    mark = in_language(hub.info.language, hub.lang)
+    return f' <span class="sh-lang-mark">({esc(mark)})</span>'
 
 
 def _lang_attr(hub: Hub, kind: TranslationKind, item_id: str) -> str:
@@ -339,10 +347,10 @@ def _pending(hub: Hub, update: Update, here: str) -> list[str]:
         "    "
         + _(
             "This update changed after it was translated. Until the translation is "
-            "brought up to date, the current text is shown in English."
+            "brought up to date, the current text is shown in its original language."
         ),
         f'    <a href="{english}" hreflang="{default}" lang="{default}">'
-        "Translation pending: see English</a>",
+        f"{esc(see_original(default))}</a>",
         "",
         f'<details class="sh-earlier" markdown><summary>{_("Earlier translation (out of date)")}'
         "</summary>",

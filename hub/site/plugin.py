@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from mkdocs.config.base import Config
 from mkdocs.exceptions import PluginError
@@ -21,7 +22,7 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from hub import feeds
 from hub.cards import write_cards
 from hub.config import load_channels
-from hub.content import load_hub, now_utc
+from hub.content import FRONT_MATTER, PageTranslation, load_hub, now_utc, page_translations
 from hub.errors import ContentError
 from hub.i18n import localize
 from hub.memo import Memo
@@ -29,11 +30,12 @@ from hub.privacy import require_private
 from hub.site import extras, pages
 from hub.site.lite import render_lite
 from hub.text import MARKDOWN_EXTENSIONS
-from hub.words import native_name, translator
+from hub.words import native_name, see_original, translator
 
 if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
     from mkdocs.livereload import LiveReloadServer
+    from mkdocs.structure.pages import Page
 
     from hub.model import Hub
 
@@ -64,6 +66,8 @@ class StormHubPlugin(BasePlugin[StormHubConfig]):  # type: ignore[no-untyped-cal
         # others in <language>/); None: the default language, at the site's root.
         self.language: str | None = None
         self.written: Hub | None = None  # the hub as loaded, before any language view
+        # A language's build: each hand-written page, with its translation (None: none)
+        self.page_translations: dict[str, PageTranslation | None] = {}
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         # Defining this event also keeps one plugin instance across `serve` rebuilds.
@@ -128,7 +132,7 @@ class StormHubPlugin(BasePlugin[StormHubConfig]):  # type: ignore[no-untyped-cal
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files:
         hub, now = self.hub, self.moment
         assert hub is not None
-        _language_pages(files, hub, config)
+        self.page_translations = _language_pages(files, hub, config, self.root)
         generated: dict[str, str | bytes] = dict(pages.render(hub, now))
         generated["lite/index.html"] = render_lite(hub, now)
         generated["feed.xml"] = feeds.rss(hub, now)
@@ -151,6 +155,57 @@ class StormHubPlugin(BasePlugin[StormHubConfig]):  # type: ignore[no-untyped-cal
                 uri = path.relative_to(self.root / "content").as_posix()
                 files.append(File.generated(config, uri, abs_src_path=str(path)))
         return files
+
+    def on_page_markdown(
+        self, markdown: str, /, *, page: Page, config: MkDocsConfig, files: Files
+    ) -> str:
+        """A hand-written page in a language's site, untranslated or stale: marked.
+
+        It shows the default page's current text, marked with its language, under the
+        notice "Translation pending"; a stale translation is kept folded away below.
+        """
+        hub = self.hub
+        if hub is None or hub.language is None:
+            return markdown
+        uri = page.file.src_uri
+        if uri not in self.page_translations:
+            return markdown
+        found = self.page_translations[uri]
+        if found is not None and found.status == "current":
+            return markdown
+        _ = translator(hub.lang)
+        default = hub.info.language
+        english = urlsplit(hub.root_url(page.url)).path
+        original = Path(config.docs_dir) / uri
+        text = original.read_text(encoding="utf-8") if found is not None else markdown
+        if found is not None:  # the default page's current text, not the stale translation
+            match = FRONT_MATTER.match(text)
+            text = text[match.end() :] if match else text
+        notice = [
+            f'!!! note "{_("Translation pending")}"',
+            "",
+            f'    <a href="{english}" hreflang="{default}" lang="{default}">'
+            f"{see_original(default)}</a>",
+            "",
+            f'<div lang="{default}" markdown>',
+            "",
+            text,
+            "",
+            "</div>",
+            "",
+        ]
+        if found is not None:
+            earlier = FRONT_MATTER.sub("", found.text, count=1)
+            notice += [
+                f'<details class="sh-earlier" markdown><summary>'
+                f"{_('Earlier translation (out of date)')}</summary>",
+                "",
+                earlier,
+                "",
+                "</details>",
+                "",
+            ]
+        return "\n".join(notice)
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         """Write the cards of the updates an instagram channel wants into the site being built."""
@@ -211,21 +266,39 @@ def template_words(language: str) -> dict[str, str]:
     }
 
 
-def _language_pages(files: Files, hub: Hub, config: MkDocsConfig) -> None:
+def _language_pages(
+    files: Files, hub: Hub, config: MkDocsConfig, root: Path
+) -> dict[str, PageTranslation | None]:
     """Hand-written pages in ``docs/``: ``about.es.md`` is ``about.md`` in the es site.
 
     Every ``<page>.<language>.md`` of a hub language is left out of the other sites; in
     its own, it takes its page's place.
+
+    Returns:
+        In a language's site, each hand-written page and its translation (None: none).
     """
     languages = set(hub.info.languages)
+    translations = {
+        t.page: t
+        for t in page_translations(root, Path(config.docs_dir), hub.info.languages)
+        if t.language == hub.lang
+    }
+    pages: dict[str, PageTranslation | None] = {}
     for file in list(files.documentation_pages()):
-        stem, dot, suffix = file.src_uri.removesuffix(".md").rpartition(".")
-        if not dot or suffix not in languages:
+        _page, dot, suffix = file.src_uri.removesuffix(".md").rpartition(".")
+        if dot and suffix in languages:
+            files.remove(file)
             continue
-        files.remove(file)
-        if suffix != hub.lang or hub.language is None or file.abs_src_path is None:
-            continue
-        original = files.get_file_from_path(f"{stem}.md")
-        if original is not None:
-            files.remove(original)
-        files.append(File.generated(config, f"{stem}.md", abs_src_path=file.abs_src_path))
+        if hub.language is not None and file.generated_by is None:
+            pages[file.src_uri] = None
+    if hub.language is None:
+        return {}
+    for page, found in translations.items():
+        original = files.get_file_from_path(page)
+        if original is None:
+            continue  # `stormhub check` reports it
+        files.remove(original)
+        translated = Path(root) / found.path
+        files.append(File.generated(config, page, abs_src_path=str(translated)))
+        pages[page] = found
+    return pages
