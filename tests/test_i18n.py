@@ -543,3 +543,20 @@ def test_an_exercise_keeps_its_translations_and_marks_them(make_hub: HubFactory)
     site = build_site(root, now=NOW, exercise=True)
     page = (site / "es" / "updates" / ED / "index.html").read_text(encoding="utf-8")
     assert "EXERCISE: Urgencias abiertas" in page and "SIMULACRO" in page
+
+
+def test_mkdocs_settings_translate_under_extra(make_hub: HubFactory) -> None:
+    from tests.conftest import MKDOCS_YML
+
+    mkdocs_yml = MKDOCS_YML.replace(
+        "extra:\n",
+        "copyright: In an emergency, call 911.\nextra:\n  translations:\n    es:\n"
+        "      site_name: Centro de prueba\n"
+        "      copyright: En una emergencia, llame al 911.\n",
+    )
+    root = es_hub(make_hub, {"mkdocs.yml": mkdocs_yml})
+    site = build_site(root, now=NOW)
+    home = _page(site, "es/index.html")
+    assert home.title is not None and home.title.get_text().endswith("- Centro de prueba")
+    assert "En una emergencia, llame al 911." in home.get_text()
+    assert "In an emergency, call 911." in _page(site, "index.html").get_text()

@@ -26,6 +26,8 @@ from hub.site.plugin import StormHubPlugin
 if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
 
+# The settings of mkdocs.yml a language's site takes from ``extra: translations:``.
+TRANSLATED_SETTINGS = ("site_name", "site_description", "copyright")
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
@@ -129,6 +131,11 @@ def language_config(
     """
     config = load_config(str(root / "mkdocs.yml"), site_dir=str(site_dir), strict=strict)
     config["site_url"] = (config.site_url or "/").rstrip("/") + f"/{language}/"
+    # extra: translations: es: {site_name: ..., site_description: ..., copyright: ...}
+    translated = (config.extra.get("translations") or {}).get(language) or {}
+    for name in TRANSLATED_SETTINGS:
+        if isinstance(translated.get(name), str):
+            config[name] = translated[name]
     theme_words = [
         Path(d) / "partials" / "languages" / f"{language}.html" for d in config.theme.dirs
     ]

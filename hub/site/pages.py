@@ -89,7 +89,7 @@ def _english_mark(hub: Hub, kind: TranslationKind, item_id: str) -> str:
     if i18n.reads_in(hub, kind, item_id) == hub.lang:
         return ""
     mark = in_language(hub.info.language, hub.lang)
-    return f' <span class="sh-lang-mark">({esc(mark)})</span>'
+    return f' <span class="sh-lang-mark" lang="{hub.lang}">({esc(mark)})</span>'
 
 
 def _lang_attr(hub: Hub, kind: TranslationKind, item_id: str) -> str:
