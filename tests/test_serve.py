@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
@@ -42,9 +43,9 @@ def wait_for(url: str, text: str, *, present: bool = True, seconds: float = 30) 
     raise AssertionError(f"{text!r} {'never appeared' if present else 'stayed'} on {url}")
 
 
-@pytest.fixture
-def served(make_hub: HubFactory) -> Iterator[tuple[Path, str, subprocess.Popen[str]]]:
-    root = make_hub()
+@contextlib.contextmanager
+def serving(root: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``stormhub serve`` on *root*, on a free port: its URL and process."""
     port = free_port()
     stormhub = Path(sys.executable).with_name("stormhub")
     server = subprocess.Popen(
@@ -54,11 +55,18 @@ def served(make_hub: HubFactory) -> Iterator[tuple[Path, str, subprocess.Popen[s
         text=True,
     )
     try:
-        yield root, f"http://127.0.0.1:{port}/", server
+        yield f"http://127.0.0.1:{port}/", server
     finally:
         if server.poll() is None:
             server.terminate()
             server.communicate(timeout=20)
+
+
+@pytest.fixture
+def served(make_hub: HubFactory) -> Iterator[tuple[Path, str, subprocess.Popen[str]]]:
+    root = make_hub()
+    with serving(root) as (url, server):
+        yield root, url, server
 
 
 NEW = "---\ntime: 2026-11-28 09:00\ntitle: Shuttle back in service\nseverity: info\n---\nOK.\n"
@@ -89,18 +97,9 @@ def test_serve_shows_every_language(make_hub: HubFactory) -> None:
     root = make_hub(
         {"content/hub.yaml": HUB_YAML.replace("languages: [en]", "languages: [en, es]")}
     )
-    port = free_port()
-    stormhub = Path(sys.executable).with_name("stormhub")
-    server = subprocess.Popen(
-        [str(stormhub), "serve", "--hub", str(root), "--dev-addr", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/es/", "Últimas noticias")
-        wait_for(f"http://127.0.0.1:{port}/", "Latest updates")
-    finally:
+    with serving(root) as (url, server):
+        wait_for(url + "es/", "Últimas noticias")
+        wait_for(url, "Latest updates")
         server.terminate()
         _, log = server.communicate(timeout=20)
     assert "Traceback" not in log
