@@ -202,8 +202,13 @@ def bulk() -> Iterator[None]:
     """
     was = gc.isenabled()
     gc.disable()
+    gc.unfreeze()  # an earlier bulk's objects, if still alive: collected like any old ones
     try:
         yield
     finally:
+        # What was made lives as long as the hub does: out of the collector's sight, so
+        # that no collection later (in the render, in the fan-out) walks it all again.
+        # Reference counting still frees it; unfreeze() above hands any cycles back.
+        gc.freeze()
         if was:
             gc.enable()

@@ -364,18 +364,20 @@ def _render_into(
     nav = get_navigation(files, config)
     nav = config.plugins.on_nav(nav, config=config, files=files)
 
-    wanted = set(rendered)
+    targets = {"index.md", "updates/index.md", *(u for u in rendered if u.startswith("updates/"))}
     for file in files.documentation_pages():
-        if file.src_uri not in wanted:
+        if file.src_uri not in rendered:
             continue
         if file.page is None:
             Page(None, file, config)
         assert file.page is not None
-        _populate_page(file.page, config, files)
+        if file.src_uri in targets:
+            _populate_page(file.page, config, files)
+        else:  # in the navigation only: its title (from its front matter) is all that shows
+            file.page.read_source(config)
     env = config.plugins.on_env(env, config=config, files=files)
     doc_files = files.documentation_pages()
     written: dict[str, str] = {}
-    targets = {"index.md", "updates/index.md", *(u for u in rendered if u.startswith("updates/"))}
     for file in doc_files:
         if file.src_uri in targets:
             assert file.page is not None
