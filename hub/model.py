@@ -408,9 +408,18 @@ class HubInfo(_Model):
     @field_validator("languages")
     @classmethod
     def _language_tags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from babel import Locale, UnknownLocaleError
+
         for tag in value:
             if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*", tag):
                 raise ValueError(f"{tag!r} is not a language tag such as en or es-US")
+            try:  # its dates, its name in the language switcher
+                Locale.parse(tag.replace("-", "_"))
+            except (UnknownLocaleError, ValueError):
+                raise ValueError(
+                    f"{tag!r} is not a language the Unicode CLDR knows: check the code, "
+                    "e.g. es, zh-Hant, vi, ht"
+                ) from None
         if len(set(value)) != len(value):
             raise ValueError("languages are listed more than once")
         return value

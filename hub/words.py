@@ -129,13 +129,14 @@ def time_label(local: dt.datetime, language: str, *, date: bool = True) -> str:
         hour = local.hour % 12 or 12
         clock = f"{hour}:{local:%M} {'AM' if local.hour < 12 else 'PM'} {zone}"
         return f"{local:%a %b} {local.day}, {clock}" if date else clock
+    from babel import UnknownLocaleError
     from babel.dates import format_date, format_time
 
     tag = language.replace("-", "_")
     try:
         clock = f"{format_time(local, 'short', locale=tag)} {zone}"
         return f"{format_date(local, 'EEE d MMM', locale=tag)}, {clock}" if date else clock
-    except (ValueError, LookupError):
+    except (UnknownLocaleError, ValueError, LookupError):
         return time_label(local, "en", date=date)
 
 
@@ -143,11 +144,12 @@ def date_label(day: dt.date, language: str) -> str:
     """A date for readers of *language*: ``Nov 25, 2026`` / ``25 nov 2026``."""
     if _base(language) == "en":
         return f"{day:%b} {day.day}, {day.year}"
+    from babel import UnknownLocaleError
     from babel.dates import format_date
 
     try:
         return format_date(day, "medium", locale=language.replace("-", "_"))
-    except (ValueError, LookupError):
+    except (UnknownLocaleError, ValueError, LookupError):
         return date_label(day, "en")
 
 

@@ -560,3 +560,13 @@ def test_mkdocs_settings_translate_under_extra(make_hub: HubFactory) -> None:
     assert home.title is not None and home.title.get_text().endswith("- Centro de prueba")
     assert "En una emergencia, llame al 911." in home.get_text()
     assert "In an emergency, call 911." in _page(site, "index.html").get_text()
+
+
+def test_an_unknown_language_is_an_error(make_hub: HubFactory) -> None:
+    root = make_hub(
+        {"content/hub.yaml": HUB_YAML.replace("languages: [en]", "languages: [en, xx]")}
+    )
+    assert problems(root) == [
+        "content/hub.yaml:6:1: languages: 'xx' is not a language the Unicode CLDR knows: "
+        "check the code, e.g. es, zh-Hant, vi, ht"
+    ]
