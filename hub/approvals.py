@@ -3,8 +3,9 @@
 ``approval:`` in ``content/hub.yaml`` says which updates need it: ``none`` (the
 default), ``required`` (all), or a severity meaning that severity and above
 (``approval: warning``). ``stormhub approve UPDATE_ID --by NAME`` approves the
-update's current :attr:`~hub.model.Update.revision`; any edit makes a new revision
-that needs approving again. An update may name its ``author:``; that person cannot
+update's current :attr:`~hub.model.Update.revision` (with its translations' text, when
+it has any: :func:`covered`); any edit, a translation's too, makes a new revision that
+needs approving again. An update may name its ``author:``; that person cannot
 approve it. Retractions never wait for approval: taking a wrong post back must be
 fast. Approvals live in the ledger database and each one is in the audit log.
 """
@@ -12,6 +13,8 @@ fast. Approvals live in the ledger database and each one is in the audit log.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from hub.fanout import Outcome
-    from hub.model import HubInfo, Update
+    from hub.model import Hub, Update
 
 # update id -> revision -> who approved it, in order
 Approved = dict[str, dict[str, list[str]]]
@@ -42,18 +45,37 @@ def approved(ledger: Ledger) -> Approved:
     return result
 
 
-def blocked(info: HubInfo, update: Update, approvals: Approved) -> str | None:
+def covered(hub: Hub, update: Update) -> str:
+    """What an approval of *update* covers: its revision, and its translations' text.
+
+    The update's own revision when it has no translation: posts in any language go out
+    as approved, and a translation added or changed later needs approving again.
+    """
+    found = [
+        [t.language, t.fields]
+        for language in hub.info.languages[1:]
+        if (t := hub.translation_index.get(("update", update.id, language))) is not None
+    ]
+    if not found:
+        return update.revision
+    payload = json.dumps(found, sort_keys=True, ensure_ascii=False).encode()
+    return f"{update.revision}+{hashlib.sha256(payload).hexdigest()[:8]}"
+
+
+def blocked(hub: Hub, update: Update, approvals: Approved) -> str | None:
     """Why *update* may not go out yet, or None when it may.
 
     Args:
-        info: the hub's settings (its ``approval:``).
+        hub: the hub (its ``approval:``, and the update's translations).
         update: the update about to be posted or corrected (not retracted).
         approvals: from :func:`approved`.
     """
+    info = hub.info
     if update.retracted is not None or not info.needs_approval(update.severity):
         return None
     mine = approvals.get(update.id, {})
-    if mine.get(update.revision):
+    revision = covered(hub, update)
+    if mine.get(revision):
         return None
     how = f"run stormhub approve {update.id} --by NAME"
     if info.approval == "required":
@@ -64,7 +86,7 @@ def blocked(info: HubInfo, update: Update, approvals: Approved) -> str | None:
         who = ", ".join(sorted({name for names in mine.values() for name in names}))
         return (
             f"not approved: it changed since {who} approved it ({rule}); "
-            f"review revision {update.revision} and {how}"
+            f"review revision {revision} and {how}"
         )
     return f"not approved ({rule}): {how}"
 
@@ -90,6 +112,7 @@ class Approval:
     new: bool  # False: this person had already approved this revision
     required: bool  # whether hub.yaml asks for approval of this update
     others: list[str] = field(default_factory=list)  # everyone who approved this revision
+    revision: str = ""  # what the approval covers (covered())
 
 
 def approve(root: Path | str, update_id: str, by: str | None, ledger_path: Path) -> Approval:
@@ -116,19 +139,20 @@ def approve(root: Path | str, update_id: str, by: str | None, ledger_path: Path)
             "rule someone else must approve it, with --by THEIR-NAME"
         )
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    revision = covered(hub, update)
     with Ledger(ledger_path) as ledger:
         with ledger.transaction():
             cursor = ledger.db.execute(
                 "INSERT OR IGNORE INTO approvals (update_id, revision, approved_by, approved_at) "
                 "VALUES (?, ?, ?, ?)",
-                (update.id, update.revision, who, stamp),
+                (update.id, revision, who, stamp),
             )
             new = cursor.rowcount == 1
             if new:
                 details = f"{update.severity.value}: {update.title}"
-                audit.record(ledger, who, audit.APPROVE, update.id, update.revision, details)
-        others = approved(ledger).get(update.id, {}).get(update.revision, [])
-    return Approval(update, who, new, hub.info.needs_approval(update.severity), others)
+                audit.record(ledger, who, audit.APPROVE, update.id, revision, details)
+        others = approved(ledger).get(update.id, {}).get(revision, [])
+    return Approval(update, who, new, hub.info.needs_approval(update.severity), others, revision)
 
 
 def pending(root: Path | str, ledger_path: Path) -> list[tuple[Update, str]]:
@@ -141,7 +165,7 @@ def pending(root: Path | str, ledger_path: Path) -> list[tuple[Update, str]]:
         approvals = {}
     result = []
     for update in hub.updates:
-        reason = blocked(hub.info, update, approvals)
+        reason = blocked(hub, update, approvals)
         if reason is not None:
             result.append((update, reason))
     return result
@@ -182,13 +206,13 @@ def run_approve(
     update = result.update
     if result.new:
         console.print(
-            f"Approved {update.id} revision {update.revision} ({update.title!r}) as {result.who}.",
+            f"Approved {update.id} revision {result.revision} ({update.title!r}) as {result.who}.",
             markup=False,
             highlight=False,
         )
     else:
         console.print(
-            f"{result.who} had already approved {update.id} revision {update.revision}; "
+            f"{result.who} had already approved {update.id} revision {result.revision}; "
             "nothing changed.",
             markup=False,
             highlight=False,

@@ -180,7 +180,7 @@ class Fanout:
                 for task in self._tasks_for(known, name, update):
                     why = None
                     if approved is not None and task.action != "retract":
-                        why = approvals.blocked(self.hub.info, update, approved)
+                        why = approvals.blocked(self.hub, update, approved)
                     plans[name].append(Task(update, task.action, task.reply_to, blocked=why))
         return plans
 

@@ -570,3 +570,30 @@ def test_an_unknown_language_is_an_error(make_hub: HubFactory) -> None:
         "content/hub.yaml:6:1: languages: 'xx' is not a language the Unicode CLDR knows: "
         "check the code, e.g. es, zh-Hant, vi, ht"
     ]
+
+
+def test_an_approval_covers_the_translations_too(make_hub: HubFactory) -> None:
+    from hub.approvals import approve, approved, blocked
+    from hub.ledger import Ledger
+
+    root = es_hub(make_hub, {"content/hub.yaml": ES_HUB + "approval: required\n"})
+    ledger = root / ".stormhub" / "ledger.sqlite"
+    ledger.parent.mkdir(parents=True, exist_ok=True)
+    approve(root, ED, "Dana", ledger)
+    approve(root, SECOND, "Dana", ledger)
+    hub = load_hub(root)
+    with Ledger(ledger) as db:
+        assert blocked(hub, hub.update(ED), approved(db)) is None
+        assert blocked(hub, hub.update(SECOND), approved(db)) is None
+    # A translation added after the approval is text no one approved yet
+    source = i18n.digest("update", hub.update(SECOND), "en")
+    (root / "content" / "updates" / f"{SECOND}.es.md").write_text(
+        f"---\nsource: {source}\ntitle: Refugios abiertos\n---\nHay dos refugios.\n"
+    )
+    hub = load_hub(root)
+    with Ledger(ledger) as db:
+        why = blocked(hub, hub.update(SECOND), approved(db))
+    assert why is not None and why.startswith("not approved: it changed since Dana approved it")
+    approve(root, SECOND, "Dana", ledger)
+    with Ledger(ledger) as db:
+        assert blocked(hub, hub.update(SECOND), approved(db)) is None
