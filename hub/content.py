@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 from hub.errors import ContentError, Problem
-from hub.i18n import DIGEST_LENGTH, FIELDS, REQUIRED, page_digest
+from hub.i18n import DIGEST_LENGTH, FIELDS, LIST_FIELDS, REQUIRED, page_digest
 from hub.located import Collector, Loc, Source, parse_yaml, read_text, validate, yaml_file
 from hub.memo import MISSING, Memo, bulk
 from hub.model import (
@@ -388,8 +388,18 @@ def _translation_fields(
                 f"is not translated: {_article(kind)} {kind} translates {', '.join(allowed)}",
             )
             ok = False
-        elif isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value):
-            fields[name] = tuple(v.strip() for v in value)
+        elif name in LIST_FIELDS:
+            if isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value):
+                fields[name] = tuple(v.strip() for v in value)
+            else:
+                out.add(
+                    src,
+                    (*loc, name),
+                    str(name),
+                    "must be a list of texts, one per line starting with '- ', "
+                    "in the same order as the original's",
+                )
+                ok = False
         elif isinstance(value, str) and value.strip():
             fields[name] = value.strip()
         else:

@@ -45,6 +45,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "banner": ("text",),
     "hub": ("event", "description", "tip_categories"),
 }
+# The fields that are lists of texts (translated item by item, in the same order).
+LIST_FIELDS = frozenset({"alternatives", "tip_categories"})
 # The fields a translation must give (the rest fall back to the default text).
 REQUIRED: dict[str, tuple[str, ...]] = {
     "update": ("title", "body"),

@@ -147,6 +147,14 @@ def test_a_translation_file_and_yaml_blocks_are_read(make_hub: HubFactory) -> No
             "facility, note, alternatives",
         ),
         (
+            {
+                "content/closures.yaml": "- facility: Clinic\n  status: closed\n"
+                "  from: 2026-11-26 12:00\n  alternatives: [Westgate]\n  translations:\n"
+                "    es:\n      facility: Clínica\n      alternatives: Westgate\n"
+            },
+            "content/closures.yaml:8:7: alternatives: must be a list of texts",
+        ),
+        (
             {"content/hub.yaml": ES_HUB + "translations:\n  es: Huracán\n"},
             "content/hub.yaml:11:3: es: must be a mapping of the translated fields and source:",
         ),
@@ -161,6 +169,7 @@ def test_a_translation_file_and_yaml_blocks_are_read(make_hub: HubFactory) -> No
         "unsafe-html",
         "unsafe-yaml-note",
         "yaml-unknown-field",
+        "yaml-list-as-text",
         "hub-block-not-mapping",
     ],
 )
