@@ -265,14 +265,14 @@ def render_fast(
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(made / uri, target)
             if manifest is None:  # (a site with no manifest gets a full build first)
-                manifest = Manifest(str(site_dir), generation)
+                manifest = Manifest(str(root_dir), generation)
             if language is None:
                 manifest.updates.update({u.id: u.revision for u in touched})
             else:
                 shown = manifest.languages.setdefault(language, {})
                 shown.update({u.id: i18n.shown(hub, u, language) for u in touched})
             manifest.generation = max(generation, manifest.generation)
-            write_manifest(root, manifest)  # fmt: skip
+            write_manifest(root, manifest)
     except MkDocsException as exc:
         raise BuildError(f"the fast path failed ({exc}): run stormhub build") from exc
     finally:
