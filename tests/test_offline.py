@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from hub import offline
+from hub import i18n, offline
 from hub.content import load_hub
 from hub.site import extras
 from hub.site.build import build_site
@@ -155,5 +155,32 @@ def test_a_phone_that_loaded_the_hub_once_reads_it_with_no_connection(tmp_path: 
             page.goto(server.url + "/contacts/")
             assert f"{contact} (moved to Pier 4)" in page.inner_text("main")
             assert not page.locator(".sh-offline").is_visible()
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_spanish_site_reads_offline_in_spanish(tmp_path: Path) -> None:
+    site = build_site(ROOT, site_dir=tmp_path / "site", now=NOW)
+    assert "es/contacts/" not in _kept((site / "sw.js").read_text())  # each site its own
+    server = _Server(site)
+    server.start()
+    contact = i18n.localize(HUB, "es").contacts[0].name
+    try:
+        with phone() as page:
+            page.goto(server.url + "/es/")
+            page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15_000)
+            scope = page.evaluate("navigator.serviceWorker.controller.scriptURL")
+            assert scope == server.url + "/es/sw.js"
+            page.wait_for_function(KEPT, arg=["es/contacts/", "es/lite/"], timeout=15_000)
+
+            server.stop()
+            page.goto(server.url + "/es/contacts/")
+            assert contact in page.inner_text("main")
+            notice = page.locator(".sh-offline")
+            assert notice.is_visible() and "No tiene conexión" in notice.inner_text()
+            page.goto(server.url + "/es/tips/")  # never loaded: the Spanish lite page
+            assert "Página de solo texto" in page.inner_text("body")
     finally:
         server.stop()
