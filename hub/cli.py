@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from hub import __version__
+from hub import __version__, i18n, words
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,6 +55,12 @@ def check(hub_dir: Path) -> None:
         f"{len(hub.contacts)} contacts, {len(hub.tips)} tips, {len(hub.resources)} resources; "
         f"{enabled} of {len(configs)} channels enabled."
     )
+    for language in hub.info.languages[1:]:
+        counts = i18n.coverage(hub, language)
+        click.echo(
+            f"{words.english_name(language)} ({language}): {counts['current']} of "
+            f"{sum(counts.values())} texts translated, {counts['stale']} stale."
+        )
 
 
 @main.command()

@@ -261,6 +261,21 @@ def page_digest(text: str, language: str) -> str:
     return f"{language}-{hashlib.sha256(text.encode()).hexdigest()[:DIGEST_LENGTH]}"
 
 
+def coverage(hub: Hub, language: str) -> dict[Status, int]:
+    """How many of the hub's texts read in *language*: current, stale, missing."""
+    counts: dict[Status, int] = {"current": 0, "stale": 0, "missing": 0}
+    items: list[tuple[TranslationKind, Any]] = [("hub", hub.info)]
+    items += [("banner", hub.info.banner)] if hub.info.banner is not None else []
+    items += [("update", u) for u in hub.updates if u.retracted is None]
+    items += [("tip", t) for t in hub.tips]
+    items += [("closure", c) for c in hub.closures]
+    items += [("contact", c) for c in hub.contacts]
+    items += [("resource", r) for r in hub.resources]
+    for kind, item in items:
+        counts[state(hub, kind, item, language).status] += 1
+    return counts
+
+
 def stale(hub: Hub) -> list[Problem]:
     """A warning for every translation that no longer matches its default text."""
     found: list[Problem] = []

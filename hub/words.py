@@ -95,6 +95,11 @@ def native_name(language: str) -> str:
     return name[:1].upper() + name[1:] if name else language
 
 
+def english_name(language: str) -> str:
+    """The name of *language* in English (``Spanish``), for messages to the hub's staff."""
+    return language_name(language, "en")
+
+
 @functools.cache
 def language_name(language: str, words: str) -> str:
     """The name of *language* in the language *words* (``inglés`` for en in es)."""

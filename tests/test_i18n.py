@@ -225,6 +225,7 @@ def test_a_changed_original_makes_its_translation_stale(make_hub: HubFactory) ->
     result = CliRunner().invoke(main, ["check", "--hub", str(root)])
     assert result.exit_code == 0, result.output
     assert f"warning: content/updates/{ED}.es.md:2:1: translation: stale" in result.output
+    assert "Spanish (es): 0 of 4 texts translated, 1 stale." in result.output
 
 
 def test_a_translation_without_source_is_reported_with_the_digest_to_set(
