@@ -79,10 +79,6 @@ def _english(phrase: str) -> str:
     return phrase
 
 
-def has_catalog(language: str) -> bool:
-    return bool(catalog(language))
-
-
 @functools.cache
 def native_name(language: str) -> str:
     """The language's name in itself (``Español``), for the language switcher."""
