@@ -545,18 +545,18 @@ def read_info(src: Source | None, out: Collector) -> tuple[HubInfo | None, list[
     if src is None:
         return None, []
     data = src.data
-    blocks: list[tuple[TranslationKind, dict[str, Any], Loc, Any]] = []
+    blocks: list[tuple[TranslationKind, Loc, Any]] = []
     if isinstance(data, dict):
         data = dict(data)
         banner = data.get("banner")
         if isinstance(banner, dict) and "translations" in banner:
             data["banner"] = banner = dict(banner)
-            blocks.append(("banner", banner, ("banner",), banner.pop("translations")))
+            blocks.append(("banner", ("banner",), banner.pop("translations")))
         if "translations" in data:
-            blocks.append(("hub", data, (), data.pop("translations")))
+            blocks.append(("hub", (), data.pop("translations")))
     info = validate(HubInfo, data, src, out, {})
     translations: list[Translation] = []
-    for kind, _data, loc, block in blocks:
+    for kind, loc, block in blocks:
         translations += _translation_block(
             kind, "", {"translations": block}, src, loc, out, info.languages if info else ("en",)
         )
@@ -584,7 +584,7 @@ def page_translations(
 ) -> list[PageTranslation]:
     """Every ``<page>.<language>.md`` under *docs_dir* of one of the other *languages*."""
     found: list[PageTranslation] = []
-    if not docs_dir.is_dir():
+    if len(languages) < 2 or not docs_dir.is_dir():  # (a one-language hub: none to look for)
         return found
     for parts in files_under(docs_dir):
         split = _split_language(parts[-1]) if parts[-1].endswith(".md") else None

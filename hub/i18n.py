@@ -154,29 +154,30 @@ def localize(hub: Hub, language: str) -> Hub:
     if language not in hub.info.languages:
         raise ValueError(f"{language!r} is not one of the hub's languages")
 
+    index = hub.translation_index
+    current: set[tuple[str, str]] = set()  # what the view shows translated
+
+    def translated(kind: TranslationKind, item: Any, item_id: str) -> Any:
+        found = state(hub, kind, item, language)
+        if found.status != "current" or found.translation is None:
+            return item
+        current.add((kind, item_id))
+        return _translated(kind, item, found.translation, exercise=hub.exercise)
+
     def each(kind: TranslationKind, items: tuple[Any, ...]) -> tuple[Any, ...]:
         if not any(key[0] == kind and key[2] == language for key in index):
             return items
-        out = []
-        for item in items:
-            if (kind, item.id, language) in index:  # (thousands of updates: most have none)
-                found = state(hub, kind, item, language)
-                if found.status == "current" and found.translation is not None:
-                    item = _translated(kind, item, found.translation, exercise=hub.exercise)
-            out.append(item)
-        return tuple(out)
-
-    index = hub.translation_index
+        # (thousands of updates: most have no translation to look at)
+        return tuple(
+            translated(kind, item, item.id) if (kind, item.id, language) in index else item
+            for item in items
+        )
 
     info = hub.info
     banner = info.banner
     if banner is not None:
-        found = state(hub, "banner", banner, language)
-        if found.status == "current" and found.translation is not None:
-            banner = _translated("banner", banner, found.translation)
-    found = state(hub, "hub", info, language)
-    if found.status == "current" and found.translation is not None:
-        info = _translated("hub", info, found.translation)
+        banner = translated("banner", banner, "")
+    info = translated("hub", info, "")
     info = info.model_copy(update={"banner": banner}) if banner is not info.banner else info
     # The tip categories are matched by position: a tip's category reads in the language
     # when the hub's list of categories is translated.
@@ -202,6 +203,7 @@ def localize(hub: Hub, language: str) -> Hub:
     view._untranslated = frozenset(
         u.id for u in hub.updates if ("update", u.id, language) not in index
     )
+    view._current = frozenset(current)
     view._written = hub
     return view
 
@@ -248,7 +250,7 @@ def shown(hub: Hub, update: Update, language: str) -> str:
 
 def reads_in(view: Hub, kind: TranslationKind, item_id: str) -> str:
     """The language the item of *kind* and *item_id* reads in, in *view*."""
-    if view_state(view, kind, item_id).status == "current":
+    if view.language is None or (kind, item_id) in view._current:
         return view.lang
     return view.info.language
 

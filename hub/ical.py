@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from hub.model import ClosureStatus, exercise_title
 from hub.text import plain_text
-from hub.words import N_, STATUS_LABELS, translator
+from hub.words import N_, translator
 
 if TYPE_CHECKING:
     import icalendar
@@ -98,9 +98,7 @@ def _event(hub: Hub, c: Closure, now: dt.datetime, host: str) -> icalendar.Event
 def description(c: Closure, language: str = "en") -> str:
     """The closure in plain text: status, how long, the note and the alternatives."""
     _ = translator(language)
-    lines = [
-        f"{_(STATUS_LABELS[c.status])}." + ("" if c.until else " " + _("Until further notice."))
-    ]
+    lines = [f"{_(c.status.label)}." + ("" if c.until else " " + _("Until further notice."))]
     if c.note:
         lines += ["", plain_text(c.note)]
     if c.alternatives:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -35,6 +36,15 @@ from pydantic import (
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 
 
+def N_(phrase: str) -> str:
+    """Mark *phrase* as one of StormHub's own words, to translate where it is shown.
+
+    The catalogs of :mod:`hub.words` collect every phrase so marked; the label is the
+    English phrase (``severity.label``), ``translator(language)(label)`` its translation.
+    """
+    return phrase
+
+
 class Severity(StrEnum):
     """How serious an update is, in increasing order."""
 
@@ -49,9 +59,16 @@ class Severity(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        """The severity's name, in English (translated with :mod:`hub.words`)."""
+        return _SEVERITY_LABELS[self]
 
 
+_SEVERITY_LABELS = {
+    Severity.INFO: N_("Info"),
+    Severity.ADVISORY: N_("Advisory"),
+    Severity.WARNING: N_("Warning"),
+    Severity.EMERGENCY: N_("Emergency"),
+}
 _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(Severity)}
 
 
@@ -69,11 +86,12 @@ class ClosureStatus(StrEnum):
 
     @property
     def label(self) -> str:
+        """The status's name, in English (translated with :mod:`hub.words`)."""
         return {
-            ClosureStatus.CLOSED: "Closed",
-            ClosureStatus.LIMITED: "Limited service",
-            ClosureStatus.DIVERTING: "Diverting",
-            ClosureStatus.OPEN: "Open",
+            ClosureStatus.CLOSED: N_("Closed"),
+            ClosureStatus.LIMITED: N_("Limited service"),
+            ClosureStatus.DIVERTING: N_("Diverting"),
+            ClosureStatus.OPEN: N_("Open"),
         }[self]
 
 
@@ -736,6 +754,13 @@ class Hub(_Model):
         """The absolute public URL of a path in the default language's site."""
         return str(self.site_url).rstrip("/") + "/" + path.lstrip("/")
 
+    def root_path(self, path: str = "") -> str:
+        """The URL path (``/updates/<id>/``) of a page of the default language's site.
+
+        Another language's site links its pages by path: they are outside it.
+        """
+        return urlsplit(self.root_url(path)).path
+
     def update_path(self, update: Update) -> str:
         return f"updates/{update.id}/"
 
@@ -744,8 +769,10 @@ class Hub(_Model):
         return self.language is None or update.id not in self._untranslated
 
     # Set by hub.i18n.localize: the updates a language view has no page of (no
-    # translation), and the hub as written that the view was made from.
+    # translation), the items it shows translated ((kind, id)), and the hub as written
+    # that the view was made from.
     _untranslated: frozenset[str] = PrivateAttr(default=frozenset())
+    _current: frozenset[tuple[str, str]] = PrivateAttr(default=frozenset())
     _written: Hub | None = PrivateAttr(default=None)
 
     @cached_property

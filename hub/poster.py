@@ -25,7 +25,7 @@ from hub.cards import short_url
 from hub.model import display_phone
 from hub.site.pages import FEEDS, time_label
 from hub.text import shorten
-from hub.words import SEVERITY_LABELS, translator
+from hub.words import translator
 
 if TYPE_CHECKING:
     from hub.model import Contact, Hub
@@ -123,7 +123,7 @@ def render_poster(hub: Hub, now: dt.datetime, language: str) -> str:
     if info.banner is not None:
         out.append(
             f'<p class="alert"><strong>'
-            f"{escape(translator(lang)(SEVERITY_LABELS[info.banner.severity]))}:</strong> "
+            f"{escape(translator(lang)(info.banner.severity.label))}:</strong> "
             f"{escape(shorten(info.banner.text, BANNER_CHARS))}</p>"
         )
     out += [

@@ -18,31 +18,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hub.model import ClosureStatus, Severity
+from hub.model import N_
+
+__all__ = ["N_"]  # (marking phrases: defined beside the labels it marks)
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "stormhub"
 
 Translate = Callable[[str], str]
-
-
-def N_(phrase: str) -> str:
-    """Mark *phrase* for the catalogs where it is defined; translate it where it is shown."""
-    return phrase
-
-
-SEVERITY_LABELS = {
-    Severity.INFO: N_("Info"),
-    Severity.ADVISORY: N_("Advisory"),
-    Severity.WARNING: N_("Warning"),
-    Severity.EMERGENCY: N_("Emergency"),
-}
-STATUS_LABELS = {
-    ClosureStatus.CLOSED: N_("Closed"),
-    ClosureStatus.LIMITED: N_("Limited service"),
-    ClosureStatus.DIVERTING: N_("Diverting"),
-    ClosureStatus.OPEN: N_("Open"),
-}
 
 
 def _base(language: str) -> str:

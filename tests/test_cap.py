@@ -18,6 +18,7 @@ from hub.model import Hub, Severity, Update
 from hub.publish import Step, publish
 from hub.site.build import build_site
 from tests.conftest import NOW, ROOT, HubFactory
+from tests.test_publish import NEW, NEW_ID, OUTBOX
 
 XSD = ROOT.parent / "shared/cap/CAP-v1.2.xsd"
 XSD_SHA256 = "b7798ef25868b068c97b268bda02d067c7d4ba9373adc5638bf37105804ee723"
@@ -347,18 +348,6 @@ def test_index_puts_a_cancel_at_its_time(sample_hub: Hub) -> None:
     first = feed.entries[0]
     assert first.title.startswith("Retracted: ")
     assert first.link == hub.url(f"cap/{update_id}.xml")
-
-
-NEW_ID = "2026-11-28-0900-shelters-stay-open"
-NEW = """\
----
-time: 2026-11-28 09:00
-title: Shelters stay open tonight
-severity: warning
----
-Both shelters stay open tonight.
-"""
-OUTBOX = "channels:\n  - name: outbox\n    type: outbox\n    folder: .stormhub/outbox\n"
 
 
 def test_fast_path_writes_the_alert_the_full_build_writes(

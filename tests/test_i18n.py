@@ -289,6 +289,12 @@ def test_each_language_has_its_own_site(make_hub: HubFactory) -> None:
     assert not (site / "es" / "updates" / SECOND).exists()
     page = _page(site, f"es/updates/{ED}/index.html")
     assert page.find("h1").get_text(strip=True) == "Urgencias abiertas"
+    # its schema.org announcement is the Spanish one, at the Spanish address
+    data = json.loads(page.find("script", type="application/ld+json").string)
+    assert (data["name"], data["inLanguage"]) == ("Urgencias abiertas", "es")
+    assert data["url"] == f"https://hub.example.org/es/updates/{ED}/"
+    home_data = json.loads(home.find("script", type="application/ld+json").string)
+    assert (home_data["inLanguage"], home_data["url"]) == ("es", "https://hub.example.org/es/")
     # the navigation and the theme's own words are Spanish
     assert "Noticias en vivo" in [a.get_text(strip=True) for a in home.select(".md-nav__link")]
     assert home.select_one("input.md-search__input")["placeholder"] == "Búsqueda"
@@ -340,7 +346,11 @@ def test_feeds_lite_page_and_poster_exist_per_language(make_hub: HubFactory) -> 
     assert lite.find("a", string="Shelters open")["href"] == f"/updates/{SECOND}/"
     poster = _page(site, "es/poster/index.html")
     assert poster.html["lang"] == "es" and "Cartel impreso el vie 27 nov" in poster.get_text()
-    assert (site / "es" / "closures.ics").is_file() and (site / "es" / "contacts.vcf").is_file()
+    import icalendar
+
+    calendar = icalendar.Calendar.from_ical((site / "es" / "closures.ics").read_bytes())
+    assert str(calendar["X-WR-CALNAME"]) == "Hurricane Test: cierres"
+    assert (site / "es" / "contacts.vcf").is_file()
     assert not (site / "es" / "cap").exists()  # one alert per update, every language in it
 
 

@@ -229,6 +229,15 @@ def browser() -> Iterator[Browser]:
         yield launched
 
 
+def one_sheet(browser: Browser, hub: Hub, paper: str, out: Path) -> Path:
+    """*hub*'s poster printed on *paper*: one page, whose QR code reads the site's address."""
+    pages = print_pages(browser, render_poster(hub, NOW, "en"), paper, out)
+    assert len(pages) == 1, f"the poster takes {len(pages)} pages on {paper}"
+    scanned = run(tool("zbarimg", "pdf-deps"), "--quiet", "--raw", str(pages[0]))
+    assert scanned.split() == [hub.url()]
+    return pages[0]
+
+
 def print_pages(browser: Browser, html: str, paper: str, out: Path) -> list[Path]:
     """*html* printed by Chromium on *paper*, each page rendered by pdftoppm to a PNG."""
     pdftoppm = tool("pdftoppm", "pdf-deps")
@@ -253,18 +262,14 @@ def print_pages(browser: Browser, html: str, paper: str, out: Path) -> list[Path
 def test_the_sample_poster_prints_on_one_sheet_and_reads_back(
     browser: Browser, sample_hub: Hub, paper: str, tmp_path: Path
 ) -> None:
-    pages = print_pages(browser, render_poster(sample_hub, NOW, "en"), paper, tmp_path)
-    assert len(pages) == 1, f"the poster takes {len(pages)} pages on {paper}"
-    with Image.open(pages[0]) as image:
+    page = one_sheet(browser, sample_hub, paper, tmp_path)
+    with Image.open(page) as image:
         dark = sum(image.convert("L").point(lambda v: 255 if v < 128 else 0).histogram()[255:])
         share = dark / (image.width * image.height)
     assert 0.03 < share < 0.6, f"{share:.1%} of the page is dark: blank or a black sheet?"
 
-    scanned = run(tool("zbarimg", "pdf-deps"), "--quiet", "--raw", str(pages[0]))
-    assert scanned.split() == [sample_hub.url()]
-
     tool("tesseract", "ocr-deps")
-    text = squash(run("tesseract", str(pages[0]), "stdout", "--psm", "3"))
+    text = squash(run("tesseract", str(page), "stdout", "--psm", "3"))
     assert squash(short_url(sample_hub.url())) in text
     assert squash(short_url(sample_hub.url("lite/"))) in text
     for contact in (c for c in sample_hub.contacts if c.key):
@@ -277,7 +282,4 @@ def test_the_sample_poster_prints_on_one_sheet_and_reads_back(
 def test_a_crowded_poster_still_prints_on_one_sheet(
     browser: Browser, crowded_hub: Hub, paper: str, tmp_path: Path
 ) -> None:
-    pages = print_pages(browser, render_poster(crowded_hub, NOW, "en"), paper, tmp_path)
-    assert len(pages) == 1, f"the poster takes {len(pages)} pages on {paper}"
-    scanned = run(tool("zbarimg", "pdf-deps"), "--quiet", "--raw", str(pages[0]))
-    assert scanned.split() == [crowded_hub.url()]
+    one_sheet(browser, crowded_hub, paper, tmp_path)

@@ -24,7 +24,7 @@ from hub import i18n
 from hub.images import ImageInfo, image_info
 from hub.model import EXERCISE, EXERCISE_MARK, Severity
 from hub.text import fit, plain_text
-from hub.words import SEVERITY_LABELS, in_language, translator
+from hub.words import in_language, translator
 
 if TYPE_CHECKING:
     from hub.config import ChannelConfig
@@ -330,7 +330,7 @@ class Channel(ABC, Generic[C]):
         if correction:
             prefix = _("Correction:") + " "
         elif update.severity.rank >= Severity.WARNING.rank:
-            prefix = f"{_(SEVERITY_LABELS[update.severity]).upper()}: "
+            prefix = f"{_(update.severity.label).upper()}: "
         text = f"{prefix}{update.title}\n\n{plain_text(update.body)}"
         return exercise_first(text) if self.hub.exercise else text
 

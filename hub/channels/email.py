@@ -74,7 +74,7 @@ from hub.config import ENV_REF, EmailConfig, MissingSecret
 from hub.feeds import entry_html
 from hub.site.pages import time_label
 from hub.text import plain_text
-from hub.words import SEVERITY_LABELS, translator
+from hub.words import translator
 
 if TYPE_CHECKING:
     from hub.model import Hub, Update
@@ -177,7 +177,7 @@ class EmailChannel(Channel[EmailConfig]):
         """``[Severity] Title``; a correction's or retraction's heading as it is."""
         if correction or retraction:
             return self.heading(update, correction=correction, retraction=retraction)
-        return f"[{translator(self.hub.lang)(SEVERITY_LABELS[update.severity])}] {update.title}"
+        return f"[{translator(self.hub.lang)(update.severity.label)}] {update.title}"
 
     def render(self, update: Update, *, correction: bool = False, retraction: bool = False) -> Post:
         """The update as one email: subject, plain text with the permalink, and HTML.
@@ -192,7 +192,7 @@ class EmailChannel(Channel[EmailConfig]):
             body = f"{_('Please disregard this update.')} {update.retraction}".strip()
         else:
             body = plain_text(update.body)
-        text = f"{heading}\n{_(SEVERITY_LABELS[update.severity])} · {posted}\n\n{body}"
+        text = f"{heading}\n{_(update.severity.label)} · {posted}\n\n{body}"
         if self.config.hashtags and not retraction:
             text += "\n\n" + " ".join(f"#{tag}" for tag in self.config.hashtags)
         return self.post(
@@ -241,7 +241,7 @@ class EmailChannel(Channel[EmailConfig]):
             f'<html lang="{html.escape(self.hub.lang)}">\n<head>\n<meta charset="utf-8">\n'
             f"<title>{html.escape(heading)}</title>\n</head>\n<body>\n"
             f"<h1>{html.escape(heading)}</h1>\n"
-            f"<p>{html.escape(_(SEVERITY_LABELS[update.severity]))} · {html.escape(posted)}</p>\n"
+            f"<p>{html.escape(_(update.severity.label))} · {html.escape(posted)}</p>\n"
             f"{content}"
             f"<p>{html.escape(_('Read this update online:'))} "
             f'<a href="{href}">{href}</a></p>\n'

@@ -120,7 +120,7 @@ from hub.channels.http import HttpChannel
 from hub.config import SmsConfig
 from hub.model import Severity
 from hub.text import shorten, utf16_length
-from hub.words import SEVERITY_LABELS, translator
+from hub.words import translator
 
 if TYPE_CHECKING:
     from hub.model import Hub, Update
@@ -367,7 +367,7 @@ class SmsChannel(HttpChannel[SmsConfig]):
         if correction:
             return f"{_('Correction:')} {title}"
         if update.severity.rank >= Severity.WARNING.rank:
-            return f"{_(SEVERITY_LABELS[update.severity]).upper()}: {title}"
+            return f"{_(update.severity.label).upper()}: {title}"
         return title
 
     def render(self, update: Update, *, correction: bool = False, retraction: bool = False) -> Post:

@@ -69,7 +69,7 @@ from hub.config import TeamsConfig
 from hub.model import Severity
 from hub.site.pages import time_label
 from hub.text import find_urls, fit, plain_text, shorten
-from hub.words import SEVERITY_LABELS, translator
+from hub.words import translator
 
 if TYPE_CHECKING:
     from hub.model import Update
@@ -143,7 +143,7 @@ class TeamsChannel(HttpChannel[TeamsConfig]):
             body = plain_text(update.body)
         parts = fit(body, length=self.length, limit=self.limit, link=link, mode="truncate")
         style, color = ("emphasis", "Default") if retraction else STYLES[update.severity]
-        label = (_("Retracted") if retraction else _(SEVERITY_LABELS[update.severity])).upper()
+        label = (_("Retracted") if retraction else _(update.severity.label)).upper()
         when = time_label(self.hub, update.time)
         return self.post(
             update,

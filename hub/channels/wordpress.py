@@ -105,7 +105,7 @@ from hub.config import WordPressConfig
 from hub.feeds import entry_html
 from hub.site.pages import time_label
 from hub.text import plain_text
-from hub.words import SEVERITY_LABELS, translator
+from hub.words import translator
 
 if TYPE_CHECKING:
     from hub.model import Hub, Update
@@ -166,7 +166,7 @@ class WordPressChannel(HttpChannel[WordPressConfig]):
         else:
             title = f"{_('Correction:')} {update.title}" if correction else update.title
             body = plain_text(update.body)
-        text = f"{title}\n{_(SEVERITY_LABELS[update.severity])} · {posted}\n\n{body}"
+        text = f"{title}\n{_(update.severity.label)} · {posted}\n\n{body}"
         if self.config.hashtags and not retraction:
             text += "\n\n" + " ".join(f"#{tag}" for tag in self.config.hashtags)
         text += f"\n\n{link}"
@@ -187,7 +187,7 @@ class WordPressChannel(HttpChannel[WordPressConfig]):
         href = html.escape(link)
         when = update.time.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
         lines = [
-            f"<p><strong>{html.escape(_(SEVERITY_LABELS[update.severity]))}</strong> · "
+            f"<p><strong>{html.escape(_(update.severity.label))}</strong> · "
             f'<time datetime="{when}">{html.escape(posted)}</time></p>'
         ]
         if retraction:

@@ -122,14 +122,16 @@ def _plugin(root: Path, config: MkDocsConfig) -> StormHubPlugin:
 
 
 def language_config(
-    root: Path, language: str, site_dir: Path | str, *, strict: bool = True
+    root: Path, language: str, site_dir: Path | str | None = None, *, strict: bool = True
 ) -> MkDocsConfig:
     """``mkdocs.yml`` for the site of *language*, in ``<language>/`` of the default site.
 
-    mkdocs-material's own words are in *language* where it has them, and the StormHub
-    plugin is told the language.
+    *site_dir* is where it is built (default: ``<language>/`` in mkdocs.yml's
+    ``site_dir``). mkdocs-material's own words are in *language* where it has them, and
+    the StormHub plugin is told the language.
     """
-    config = load_config(str(root / "mkdocs.yml"), site_dir=str(site_dir), strict=strict)
+    config = load_config(str(root / "mkdocs.yml"), strict=strict)
+    config["site_dir"] = str(site_dir or Path(config.site_dir) / language)
     config["site_url"] = (config.site_url or "/").rstrip("/") + f"/{language}/"
     # extra: translations: es: {site_name: ..., site_description: ..., copyright: ...}
     translated = (config.extra.get("translations") or {}).get(language) or {}

@@ -160,9 +160,10 @@ def load_site_config(
         BuildError: ``mkdocs.yml`` cannot be read or has no ``stormhub`` plugin.
     """
     try:
-        config = load_config(str(root / "mkdocs.yml"), strict=strict)
-        if language is not None:
-            config = language_config(root, language, site_dir_of(config) / language, strict=strict)
+        if language is None:
+            config = load_config(str(root / "mkdocs.yml"), strict=strict)
+        else:
+            config = language_config(root, language, strict=strict)
     except MkDocsException as exc:
         raise BuildError(f"{root / 'mkdocs.yml'}: {exc}") from exc
     if not isinstance(config.plugins.get("stormhub"), StormHubPlugin):

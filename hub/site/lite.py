@@ -9,16 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from html import escape
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
-from hub import i18n
 from hub.model import ClosureStatus, display_phone
 from hub.offline import NOTICE_CLASS
-from hub.site.pages import FEEDS, summary, time_label
-from hub.words import SEVERITY_LABELS, STATUS_LABELS, in_language, translator
+from hub.site.pages import FEEDS, lang_attr, summary, time_label
+from hub.words import in_language, translator
 
 if TYPE_CHECKING:
-    from hub.model import Hub, TranslationKind, Update
+    from hub.model import Hub, Update
 
 LITE_UPDATES = 10
 
@@ -40,12 +38,7 @@ def _href(hub: Hub, update: Update) -> str:
     """The link to *update*'s page: this language's, or the default language's."""
     if hub.has_page(update):
         return f"../updates/{update.id}/"
-    return urlsplit(hub.root_url(hub.update_path(update))).path
-
-
-def _lang(hub: Hub, kind: TranslationKind, item_id: str) -> str:
-    language = i18n.reads_in(hub, kind, item_id)
-    return "" if language == hub.lang else f' lang="{escape(language)}"'
+    return hub.root_path(hub.update_path(update))
 
 
 def render_lite(hub: Hub, now: dt.datetime) -> str:
@@ -85,8 +78,8 @@ def render_lite(hub: Hub, now: dt.datetime) -> str:
         )
     if info.banner is not None:
         out.append(
-            f'<p class="b"{_lang(hub, "banner", "")}><strong>'
-            f"{escape(_(SEVERITY_LABELS[info.banner.severity]))}:</strong> "
+            f'<p class="b"{lang_attr(hub, "banner", "")}><strong>'
+            f"{escape(_(info.banner.severity.label))}:</strong> "
             f"{escape(info.banner.text)}</p>"
         )
     out.append(
@@ -101,11 +94,11 @@ def render_lite(hub: Hub, now: dt.datetime) -> str:
         correction = f" ({escape(_('correction'))})" if update.supersedes else ""
         if update.retracted:
             correction += f" ({escape(_('retracted: please disregard'))})"
-        attr = _lang(hub, "update", update.id)
+        attr = lang_attr(hub, "update", update.id)
         mark = f" ({escape(in_language(info.language, hub.lang))})" if attr else ""
         out += [
             f'<h3><a href="{_href(hub, update)}"{attr}>{escape(update.title)}</a>{mark}</h3>',
-            f"<p><small>{escape(_(SEVERITY_LABELS[update.severity]))}{correction}, "
+            f"<p><small>{escape(_(update.severity.label))}{correction}, "
             f"{_time(hub, update.time)}</small><br><span{attr}>"
             f"{escape(summary(update, 320))}</span></p>",
         ]
@@ -132,8 +125,8 @@ def render_lite(hub: Hub, now: dt.datetime) -> str:
                 else ""
             )
             out.append(
-                f"<li{_lang(hub, 'closure', c.id)}><strong>{escape(c.facility)}</strong>: "
-                f"{escape(_(STATUS_LABELS[c.status]))}, {until}.{instead}</li>"
+                f"<li{lang_attr(hub, 'closure', c.id)}><strong>{escape(c.facility)}</strong>: "
+                f"{escape(_(c.status.label))}, {until}.{instead}</li>"
             )
         out.append("</ul>")
     out.append(f"<h2>{escape(_('Contacts'))}</h2><ul>")
@@ -143,7 +136,7 @@ def render_lite(hub: Hub, now: dt.datetime) -> str:
         if contact.sms:
             extra += f', {escape(_("text"))} <a href="sms:{contact.sms}">{escape(contact.sms)}</a>'
         out.append(
-            f"<li><span{_lang(hub, 'contact', contact.id)}>{escape(contact.name)}</span>: "
+            f"<li><span{lang_attr(hub, 'contact', contact.id)}>{escape(contact.name)}</span>: "
             f'<a href="tel:{contact.phone}">{escape(number)}</a>{extra}</li>'
         )
     out.append("</ul></main>")

@@ -15,15 +15,12 @@ import re
 from collections.abc import Iterable
 from itertools import groupby
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from hub import i18n, jsonld
 from hub.model import ClosureStatus, HubStatus, Severity, display_phone
 from hub.text import plain_text, shorten
 from hub.words import (
     N_,
-    SEVERITY_LABELS,
-    STATUS_LABELS,
     date_label,
     in_language,
     see_original,
@@ -75,12 +72,12 @@ def when(hub: Hub, moment: dt.datetime) -> str:
 
 
 def badge(severity: Severity, language: str = "en") -> str:
-    label = translator(language)(SEVERITY_LABELS[severity])
+    label = translator(language)(severity.label)
     return f'<span class="sh-sev sh-sev--{severity.value}">{label}</span>'
 
 
 def closure_badge(status: ClosureStatus, language: str = "en") -> str:
-    label = translator(language)(STATUS_LABELS[status])
+    label = translator(language)(status.label)
     return f'<span class="sh-status sh-status--{status.value}">{label}</span>'
 
 
@@ -92,7 +89,7 @@ def _english_mark(hub: Hub, kind: TranslationKind, item_id: str) -> str:
     return f' <span class="sh-lang-mark" lang="{hub.lang}">({esc(mark)})</span>'
 
 
-def _lang_attr(hub: Hub, kind: TranslationKind, item_id: str) -> str:
+def lang_attr(hub: Hub, kind: TranslationKind, item_id: str) -> str:
     """`` lang="en"`` for an item that reads in another language than its page."""
     language = i18n.reads_in(hub, kind, item_id)
     return "" if language == hub.lang else f' lang="{language}"'
@@ -100,7 +97,7 @@ def _lang_attr(hub: Hub, kind: TranslationKind, item_id: str) -> str:
 
 def _in_language(hub: Hub, kind: TranslationKind, item_id: str, markdown: str) -> str:
     """Markdown *markdown*, marked with its language when the page is in another."""
-    attr = _lang_attr(hub, kind, item_id)
+    attr = lang_attr(hub, kind, item_id)
     return f"<div{attr} markdown>\n\n{markdown}\n\n</div>" if attr else markdown
 
 
@@ -130,14 +127,14 @@ def update_link(hub: Hub, update: Update, here: str) -> str:
     """
     if hub.has_page(update):
         return _link(f"updates/{update.id}.md", here)
-    return urlsplit(hub.root_url(hub.update_path(update))).path
+    return hub.root_path(hub.update_path(update))
 
 
 def _update_entry(hub: Hub, update: Update, here: str, *, level: int, full: bool) -> str:
     _ = translator(hub.lang)
     heading = "#" * level
     link = update_link(hub, update, here)
-    attr = _lang_attr(hub, "update", update.id)
+    attr = lang_attr(hub, "update", update.id)
     title = f"[{esc(update.title)}]({link})" + _english_mark(hub, "update", update.id)
     lines = [
         f"{heading} {title}" + (f" {{{attr.strip()}}}" if attr else ""),
@@ -163,9 +160,9 @@ def home(hub: Hub, now: dt.datetime) -> str:
         "",
     ]
     if info.banner is not None:
-        label = _(SEVERITY_LABELS[info.banner.severity])
+        label = _(info.banner.severity.label)
         banner = esc(info.banner.text)
-        if attr := _lang_attr(hub, "banner", ""):
+        if attr := lang_attr(hub, "banner", ""):
             banner = f"<span{attr}>{banner}</span>"
         parts += [
             f'!!! {ADMONITION[info.banner.severity]} "{label}"',
@@ -328,7 +325,7 @@ def archive_page(hub: Hub, number: int, page: tuple[Update, ...]) -> str:
     return "\n".join(parts)
 
 
-def _pending(hub: Hub, update: Update, here: str) -> list[str]:
+def _pending(hub: Hub, update: Update) -> list[str]:
     """The notice on a language's page of *update* when its translation is stale.
 
     The default text, which is current, is shown; the earlier translation is folded away.
@@ -337,25 +334,40 @@ def _pending(hub: Hub, update: Update, here: str) -> list[str]:
     if found.status != "stale" or found.translation is None:
         return []
     _ = translator(hub.lang)
-    default = hub.info.language
-    english = urlsplit(hub.root_url(hub.update_path(update))).path
+    why = _(
+        "This update changed after it was translated. Until the translation is "
+        "brought up to date, the current text is shown in its original language."
+    )
     earlier = found.translation.fields
-    old = [f"**{esc(str(earlier.get('title', '')))}**", "", str(earlier.get("body", ""))]
+    old = f"**{esc(str(earlier.get('title', '')))}**\n\n{earlier.get('body', '')}"
+    return [
+        *pending_notice(hub, hub.root_path(hub.update_path(update)), why),
+        *earlier_translation(hub, old),
+    ]
+
+
+def pending_notice(hub: Hub, original: str, why: str | None = None) -> list[str]:
+    """The notice "Translation pending", linking the original page (its path: *original*)."""
+    _ = translator(hub.lang)
+    default = hub.info.language
     return [
         f'!!! note "{_("Translation pending")}"',
         "",
-        "    "
-        + _(
-            "This update changed after it was translated. Until the translation is "
-            "brought up to date, the current text is shown in its original language."
-        ),
-        f'    <a href="{english}" hreflang="{default}" lang="{default}">'
+        *([f"    {why}"] if why else []),
+        f'    <a href="{original}" hreflang="{default}" lang="{default}">'
         f"{esc(see_original(default))}</a>",
         "",
+    ]
+
+
+def earlier_translation(hub: Hub, markdown: str) -> list[str]:
+    """An out-of-date translation (Markdown), folded away under the current text."""
+    _ = translator(hub.lang)
+    return [
         f'<details class="sh-earlier" markdown><summary>{_("Earlier translation (out of date)")}'
         "</summary>",
         "",
-        *old,
+        markdown,
         "",
         "</details>",
         "",
@@ -376,14 +388,14 @@ def update_page(hub: Hub, update: Update, now: dt.datetime) -> str:
     if update.image:
         meta["stormhub_image"] = update.image
         meta["stormhub_image_alt"] = update.alt
-    attr = _lang_attr(hub, "update", update.id)
+    attr = lang_attr(hub, "update", update.id)
     parts = [
         _front(meta),
         f"# {esc(update.title)}" + (f" {{{attr.strip()}}}" if attr else ""),
         "",
         f"{badge(update.severity, hub.lang)} {when(hub, update.time)}",
         "",
-        *_pending(hub, update, here),
+        *_pending(hub, update),
     ]
     if update.retracted is not None:
         reason = f" {esc(update.retraction)}" if update.retraction else ""
@@ -482,7 +494,7 @@ def _closure_entry(hub: Hub, c: Closure) -> str:
         )
     else:
         period = _("From {start}, until further notice.").format(start=when(hub, c.from_))
-    attr = _lang_attr(hub, "closure", c.id)
+    attr = lang_attr(hub, "closure", c.id)
     lines = [
         f"### {esc(c.facility)}{_english_mark(hub, 'closure', c.id)} {{#{c.id}{attr}}}",
         "",
@@ -525,7 +537,7 @@ def contacts(hub: Hub) -> str:
 def _contact_entry(hub: Hub, c: Contact) -> str:
     _ = translator(hub.lang)
     country = hub.info.country
-    attr = _lang_attr(hub, "contact", c.id)
+    attr = lang_attr(hub, "contact", c.id)
     lines = [
         f"### {esc(c.name)}{_english_mark(hub, 'contact', c.id)} {{#{c.id}{attr}}}",
         "",
@@ -563,7 +575,7 @@ def tips(hub: Hub) -> str:
     for category, group in groupby(order, key=lambda t: t.category):
         parts += [f"## {esc(category)}", ""]
         for tip in group:
-            attr = _lang_attr(hub, "tip", tip.id)
+            attr = lang_attr(hub, "tip", tip.id)
             parts += [
                 f"### {esc(tip.title)}{_english_mark(hub, 'tip', tip.id)} {{#{tip.id}{attr}}}",
                 "",
@@ -584,7 +596,7 @@ def resources(hub: Hub) -> str:
     for category, group in groupby(order, key=lambda r: r.category):
         parts += [f"## {esc(category)}", ""]
         for r in group:
-            attr = _lang_attr(hub, "resource", r.id)
+            attr = lang_attr(hub, "resource", r.id)
             description = f": {esc(r.description)}" if r.description else ""
             item = f"[{esc(r.title)}]({r.url}){description}"
             if attr:

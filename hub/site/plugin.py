@@ -12,7 +12,6 @@ import datetime as dt
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from mkdocs.config.base import Config
 from mkdocs.exceptions import PluginError
@@ -30,7 +29,7 @@ from hub.privacy import require_private
 from hub.site import extras, pages
 from hub.site.lite import render_lite
 from hub.text import MARKDOWN_EXTENSIONS
-from hub.words import native_name, see_original, translator
+from hub.words import native_name, translator
 
 if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
@@ -173,21 +172,13 @@ class StormHubPlugin(BasePlugin[StormHubConfig]):  # type: ignore[no-untyped-cal
         found = self.page_translations[uri]
         if found is not None and found.status == "current":
             return markdown
-        _ = translator(hub.lang)
-        default = hub.info.language
-        english = urlsplit(hub.root_url(page.url)).path
-        original = Path(config.docs_dir) / uri
-        text = original.read_text(encoding="utf-8") if found is not None else markdown
+        text = markdown
         if found is not None:  # the default page's current text, not the stale translation
-            match = FRONT_MATTER.match(text)
-            text = text[match.end() :] if match else text
+            text = (Path(config.docs_dir) / uri).read_text(encoding="utf-8")
+            text = FRONT_MATTER.sub("", text, count=1)
         notice = [
-            f'!!! note "{_("Translation pending")}"',
-            "",
-            f'    <a href="{english}" hreflang="{default}" lang="{default}">'
-            f"{see_original(default)}</a>",
-            "",
-            f'<div lang="{default}" markdown>',
+            *pages.pending_notice(hub, hub.root_path(page.url)),
+            f'<div lang="{hub.info.language}" markdown>',
             "",
             text,
             "",
@@ -195,16 +186,7 @@ class StormHubPlugin(BasePlugin[StormHubConfig]):  # type: ignore[no-untyped-cal
             "",
         ]
         if found is not None:
-            earlier = FRONT_MATTER.sub("", found.text, count=1)
-            notice += [
-                f'<details class="sh-earlier" markdown><summary>'
-                f"{_('Earlier translation (out of date)')}</summary>",
-                "",
-                earlier,
-                "",
-                "</details>",
-                "",
-            ]
+            notice += pages.earlier_translation(hub, FRONT_MATTER.sub("", found.text, count=1))
         return "\n".join(notice)
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
